@@ -1,0 +1,3 @@
+module github.com/tripcheck/tripcheck
+
+go 1.26
