@@ -1,0 +1,50 @@
+#!/bin/sh
+# build.sh [OUTDIR]: builds the Qt 5 tripserver and tripclient into OUTDIR
+# (default: bin/ next to this script). Needs g++, pkg-config and Qt 5's
+# QtCore and QtNetwork development files (Debian: qtbase5-dev). A program is
+# rebuilt only when its source or this script is newer than the binary.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$here/bin}
+CXX=${CXX:-g++}
+
+if ! command -v pkg-config >/dev/null 2>&1; then
+	echo "build.sh: pkg-config not found; install pkg-config and qtbase5-dev" >&2
+	exit 1
+fi
+if ! pkg-config --exists Qt5Core Qt5Network; then
+	echo "build.sh: Qt 5 development files (Qt5Core, Qt5Network) not found; install qtbase5-dev" >&2
+	exit 1
+fi
+if ! command -v "$CXX" >/dev/null 2>&1; then
+	echo "build.sh: C++ compiler $CXX not found; install g++" >&2
+	exit 1
+fi
+
+mkdir -p "$out"
+cflags=$(pkg-config --cflags Qt5Core Qt5Network)
+libs=$(pkg-config --libs Qt5Core Qt5Network)
+
+build() {
+	src=$here/$1/main.cpp
+	bin=$out/$1
+	if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$here/build.sh" ]; then
+		return 0
+	fi
+	# shellcheck disable=SC2086 # word splitting of pkg-config output is intended
+	$CXX -std=c++17 -O2 -Wall -Wextra -fPIC $cflags -o "$bin.tmp.$$" "$src" $libs
+	mv -f "$bin.tmp.$$" "$bin"
+}
+
+build tripserver &
+server=$!
+build tripclient &
+client=$!
+status=0
+wait "$server" || status=1
+wait "$client" || status=1
+if [ "$status" -ne 0 ]; then
+	echo "build.sh: build failed" >&2
+	exit 1
+fi
