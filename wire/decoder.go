@@ -147,6 +147,21 @@ func (d *Decoder) Feed(b []byte) {
 // bytes after the end marker; these end the stream, and every later call
 // returns the same error.
 func (d *Decoder) NextBlock() (Block, error) {
+	// The fast path: a whole block at the front of the caller's input.
+	if b := d.in; len(b) >= 2 && len(d.pend) == 0 && !d.ended && d.failed == nil {
+		size := int(b[0])<<8 | int(b[1])
+		if n := size + 2; size != EndMarker && n <= len(b) {
+			off := d.off
+			d.in = b[n:]
+			d.off = off + int64(n)
+			return Block{Offset: off, Size: size, Bytes: b[:n:n]}, nil
+		}
+	}
+	return d.nextBlockSlow()
+}
+
+// nextBlockSlow handles all but a whole ordinary block in the input.
+func (d *Decoder) nextBlockSlow() (Block, error) {
 	if d.failed != nil {
 		return Block{}, d.failed
 	}
