@@ -1,0 +1,152 @@
+package conformance
+
+import (
+	"fmt"
+	"time"
+)
+
+// Level is how strongly PROTOCOL.md requires what a scenario checks.
+type Level uint8
+
+const (
+	// Must: a peer that fails it is not conformant. The book's server and
+	// client pass every MUST.
+	Must Level = iota + 1
+	// Should: recommended; it counts only with --strict.
+	Should
+)
+
+func (l Level) String() string {
+	switch l {
+	case Must:
+		return "MUST"
+	case Should:
+		return "SHOULD"
+	}
+	return fmt.Sprintf("Level(%d)", uint8(l))
+}
+
+// MarshalText writes MUST or SHOULD.
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// Status is the outcome of one scenario run.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Scenario is one check: a testscript file and what it claims.
+type Scenario struct {
+	// ID names the scenario: "framing/split-size", with a variant suffix
+	// where it runs as several ("valid/ascii/fragmented").
+	ID string
+	// Area is the part of the ID before the first slash: "framing".
+	Area string
+	// Level is MUST or SHOULD, from the requirement sentence.
+	Level Level
+	// Requirement is the one-line sentence the scenario checks, citing
+	// PROTOCOL.md; the first line of its script.
+	Requirement string
+	// Variant is the shaping variant ("whole", "fragmented", "coalesced"),
+	// or "" for a scenario that runs once.
+	Variant string
+	// Source is where the script came from: "builtin:framing_split_size.txtar"
+	// or a path given with --scenarios.
+	Source string
+	// Script is the txtar text.
+	Script []byte
+	// Golden marks scenarios that run only with --golden book.
+	Golden bool
+}
+
+// Result is what running one scenario gave. Results are values: the runner
+// makes them, the report writers format them.
+type Result struct {
+	ID          string `json:"id"`
+	Area        string `json:"area"`
+	Level       Level  `json:"level"`
+	Requirement string `json:"requirement"`
+	Status      Status `json:"status"`
+	// Required is whether a failure makes the run fail: MUST scenarios, and
+	// SHOULD scenarios with --strict, unless the failure was expected.
+	Required bool `json:"required"`
+	// ExpectedFailure marks a scenario listed in --expect-fail.
+	ExpectedFailure bool `json:"expected_failure,omitempty"`
+	// Message is the one-line reason of a failure or skip.
+	Message string `json:"message"`
+	// Log is the script's log of the failing phase (the whole log with -v).
+	Log      string        `json:"log,omitempty"`
+	Duration time.Duration `json:"-"`
+	// DurationMS is Duration in milliseconds, for the JSON report.
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// Counts reports whether the result makes the run fail: a required failure,
+// or an unexpected pass of a scenario listed as an expected failure.
+func (r Result) Counts() bool {
+	if r.ExpectedFailure {
+		return r.Status == Pass
+	}
+	return r.Status == Fail && r.Required
+}
+
+// Summary counts results by status.
+type Summary struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+	// FailedRequired counts the failures that make the run fail.
+	FailedRequired int `json:"failed_required"`
+	// UnexpectedPasses counts --expect-fail scenarios that passed.
+	UnexpectedPasses int `json:"unexpected_passes"`
+}
+
+// Report is one run of a suite against one target.
+type Report struct {
+	Suite   string `json:"suite"`  // "server" or "client"
+	Target  string `json:"target"` // the address or command checked
+	Profile string `json:"profile"`
+	// ProfileNote says how the profile was chosen: "given", "detected", or
+	// why detection could not decide.
+	ProfileNote string        `json:"profile_note,omitempty"`
+	Seed        int64         `json:"seed"`
+	Strict      bool          `json:"strict"`
+	Golden      string        `json:"golden,omitempty"`
+	Started     time.Time     `json:"started"`
+	Duration    time.Duration `json:"-"`
+	DurationMS  float64       `json:"duration_ms"`
+	Results     []Result      `json:"results"`
+	Summary     Summary       `json:"summary"`
+}
+
+// Tally fills r.Summary from r.Results.
+func (r *Report) Tally() {
+	var s Summary
+	for _, res := range r.Results {
+		switch res.Status {
+		case Pass:
+			s.Passed++
+			if res.ExpectedFailure {
+				s.UnexpectedPasses++
+			}
+		case Fail:
+			s.Failed++
+			if res.Counts() {
+				s.FailedRequired++
+			}
+		case Skip:
+			s.Skipped++
+		}
+	}
+	r.Summary = s
+}
+
+// OK reports whether the run passed: no required failure and no unexpected
+// pass.
+func (r *Report) OK() bool {
+	r.Tally()
+	return r.Summary.FailedRequired == 0 && r.Summary.UnexpectedPasses == 0
+}
