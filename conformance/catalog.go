@@ -1,0 +1,143 @@
+package conformance
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+//go:embed scenarios
+var builtin embed.FS
+
+// Suites with a built-in catalog.
+const (
+	SuiteServer = "server"
+	SuiteClient = "client"
+)
+
+// Variants are the shaping variants a scenario runs as when its script uses
+// $VARIANT: the request whole in one write, fragmented into seeded random
+// pieces, and coalesced with more bytes in the same write.
+var Variants = []string{"whole", "fragmented", "coalesced"}
+
+// Catalog returns the built-in scenarios of a suite, variants expanded, in
+// ID order.
+func Catalog(suite string) ([]Scenario, error) {
+	dir := path.Join("scenarios", suite)
+	entries, err := fs.ReadDir(builtin, dir)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: no built-in suite %q", suite)
+	}
+	var out []Scenario
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".txtar") {
+			continue
+		}
+		b, err := fs.ReadFile(builtin, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ss, err := ParseScenario("builtin:"+e.Name(), e.Name(), b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ss...)
+	}
+	sortScenarios(out)
+	return out, nil
+}
+
+// LoadDir reads a user's own scenarios: every .txtar file in dir.
+func LoadDir(dir string) ([]Scenario, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: scenarios: %w", err)
+	}
+	var out []Scenario
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".txtar") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		ss, err := ParseScenario(p, e.Name(), b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ss...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("conformance: no .txtar scenarios in %s", dir)
+	}
+	sortScenarios(out)
+	return out, nil
+}
+
+func sortScenarios(ss []Scenario) {
+	sort.SliceStable(ss, func(i, j int) bool { return ss[i].ID < ss[j].ID })
+}
+
+var (
+	reFileName = regexp.MustCompile(`^([a-z0-9]+)_([a-z0-9_]+)\.txtar$`)
+	reLevel    = regexp.MustCompile(`\b(MUST|SHOULD)\b`)
+)
+
+// ParseScenario reads one scenario file. Its name gives the ID
+// (framing_split_size.txtar is framing/split-size); its first line is
+// "# <requirement>", a sentence with exactly one of MUST or SHOULD that cites
+// PROTOCOL.md; a script that uses $VARIANT runs once per shaping variant, its
+// ID suffixed with the variant; the area "golden" runs only with --golden.
+func ParseScenario(source, name string, script []byte) ([]Scenario, error) {
+	m := reFileName.FindStringSubmatch(name)
+	if m == nil {
+		return nil, fmt.Errorf("conformance: %s: the file name must be <area>_<name>.txtar in lower case", source)
+	}
+	area := m[1]
+	id := area + "/" + strings.ReplaceAll(m[2], "_", "-")
+	first, _, _ := bytes.Cut(script, []byte("\n"))
+	line := strings.TrimSpace(string(first))
+	if !strings.HasPrefix(line, "# ") {
+		return nil, fmt.Errorf("conformance: %s: the first line must be '# <the MUST or SHOULD sentence>'", source)
+	}
+	req := strings.TrimPrefix(line, "# ")
+	levels := reLevel.FindAllString(req, -1)
+	if len(levels) != 1 {
+		return nil, fmt.Errorf("conformance: %s: the requirement must say MUST or SHOULD exactly once: %q", source, req)
+	}
+	level := Must
+	if levels[0] == "SHOULD" {
+		level = Should
+	}
+	base := Scenario{ID: id, Area: area, Level: level, Requirement: req, Source: source, Script: script, Golden: area == "golden"}
+	if !bytes.Contains(script, []byte("$VARIANT")) {
+		return []Scenario{base}, nil
+	}
+	var out []Scenario
+	for _, v := range Variants {
+		s := base
+		s.ID, s.Variant = id+"/"+v, v
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Match reports whether id matches a --run or --skip pattern: a path.Match
+// glob over the whole ID, or an ID prefix ending at a slash ("framing"
+// matches "framing/split-size").
+func Match(pattern, id string) bool {
+	if ok, _ := path.Match(pattern, id); ok {
+		return true
+	}
+	p := strings.TrimSuffix(pattern, "/")
+	return id == p || strings.HasPrefix(id, p+"/")
+}

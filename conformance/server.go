@@ -1,0 +1,249 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+// GoldenFunc computes the reply a reference server sends to a request, whole
+// (its trip blocks and the end marker), in profile p.
+type GoldenFunc func(p wire.Profile, r *wire.Request) ([]byte, error)
+
+// ServerOptions configure a run of the server suite.
+type ServerOptions struct {
+	// Target is the server's address, host:port.
+	Target string
+	// Profile is the profile to speak; 0 detects it (--profile auto).
+	Profile wire.Profile
+	// Timeout bounds every step that waits for the server (default 2s).
+	Timeout time.Duration
+	// Run and Skip select scenarios by ID glob or prefix.
+	Run, Skip []string
+	// Strict makes SHOULD scenarios count.
+	Strict bool
+	// Golden, when set, is the reference reply the golden scenarios
+	// compare with, and GoldenName its name ("book"). Without it the
+	// golden scenarios skip.
+	Golden     GoldenFunc
+	GoldenName string
+	// Seed makes random splits and cases repeatable.
+	Seed int64
+	// Parallel is how many scenarios run at once (default 8).
+	Parallel int
+	// Extra scenarios, from --scenarios DIR, run beside the built-in ones.
+	Extra []Scenario
+	// ExpectFail lists IDs expected to fail (--expect-fail).
+	ExpectFail map[string]bool
+	// Verbose keeps every phase's log, the whole wire log included.
+	Verbose bool
+	// Progress, if set, gets each result as it completes.
+	Progress func(Result)
+}
+
+func (o *ServerOptions) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return 2 * time.Second
+	}
+	return o.Timeout
+}
+
+// ServerScenarios returns the scenarios a run with o would consider, before
+// --run and --skip: the built-in server catalog and o.Extra.
+func ServerScenarios(o *ServerOptions) ([]Scenario, error) {
+	all, err := Catalog(SuiteServer)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, o.Extra...)
+	seen := map[string]bool{}
+	for _, s := range all {
+		if seen[s.ID] {
+			return nil, fmt.Errorf("conformance: scenario %s is defined twice (%s)", s.ID, s.Source)
+		}
+		seen[s.ID] = true
+	}
+	sortScenarios(all)
+	return all, nil
+}
+
+// RunServer runs the server suite against o.Target and returns its report.
+// An error means the run could not be made (bad scenarios, a target that
+// does not resolve); failed checks are in the report.
+func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
+	all, err := ServerScenarios(&o)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := net.SplitHostPort(o.Target); err != nil {
+		return nil, fmt.Errorf("conformance: target %q: %v", o.Target, err)
+	}
+	rep := &Report{Suite: SuiteServer, Target: o.Target, Seed: o.Seed, Strict: o.Strict, Started: time.Now()}
+	if o.Golden != nil {
+		rep.Golden = o.GoldenName
+		if rep.Golden == "" {
+			rep.Golden = "custom"
+		}
+	}
+	profile := o.Profile
+	if profile == 0 {
+		det := DetectServerProfile(ctx, o.Target, o.timeout())
+		profile = det.Profile
+		rep.ProfileNote = det.Note
+	} else {
+		rep.ProfileNote = "given"
+	}
+	rep.Profile = profile.String()
+	parallel := o.Parallel
+	if parallel == 0 {
+		parallel = 8
+	}
+	cfg := &runConfig{
+		suite:     SuiteServer,
+		scenarios: selectScenarios(all, o.Run, o.Skip),
+		parallel:  parallel,
+		verbose:   o.Verbose,
+		seed:      o.Seed,
+		strict:    o.Strict,
+		golden:    o.Golden != nil,
+		expect:    o.ExpectFail,
+		progress:  o.Progress,
+		cmds:      serverCommands(),
+		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
+			if sc.Golden && o.Golden == nil {
+				env.T().Skip("golden scenario: run with --golden book")
+			}
+			s := &session{
+				target:  o.Target,
+				profile: profile,
+				timeout: o.timeout(),
+				seed:    seed,
+				variant: sc.Variant,
+				golden:  o.Golden,
+				t:       env.T(),
+				peers:   map[string]*peer{},
+			}
+			env.Values[sessionKey{}] = s
+			env.Setenv("TARGET", o.Target)
+			env.Setenv("PROFILE", profile.String())
+			env.Setenv("VARIANT", sc.Variant)
+			env.Setenv("SEED", strconv.FormatInt(seed, 10))
+			env.Setenv("TIMEOUT", o.timeout().String())
+			env.Defer(s.closeAll)
+			return nil
+		},
+	}
+	results, err := cfg.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.Results = results
+	rep.Duration = time.Since(rep.Started)
+	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
+	rep.Tally()
+	return rep, nil
+}
+
+// Detection is what DetectServerProfile found.
+type Detection struct {
+	Profile wire.Profile
+	// Decided is false when no probe reply told the profile apart.
+	Decided bool
+	Note    string
+	// Inconsistent is set when the server read a request in one profile
+	// and answered in the other.
+	Inconsistent bool
+}
+
+// DetectServerProfile asks the server the book's example in each profile
+// and reads the layout of the trips it answers with. A server that echoes
+// the request's date correctly but in the other layout is inconsistent. It
+// falls back to qt4, the book's, saying why.
+func DetectServerProfile(ctx context.Context, target string, timeout time.Duration) Detection {
+	var notes []string
+	for _, p := range wire.Profiles {
+		req := DefaultRequest()
+		obs, err := exchange(ctx, target, p, &req, timeout)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%v probe: %v", p, err))
+			continue
+		}
+		got, why := tripsProfile(obs.Bytes)
+		if got == 0 {
+			notes = append(notes, fmt.Sprintf("%v probe: %s", p, why))
+			continue
+		}
+		if got == p {
+			return Detection{Profile: p, Decided: true, Note: fmt.Sprintf("detected: answered a %v request in %v", p, p)}
+		}
+		// Answered in the other layout: does it echo our date?
+		d := wire.NewDecoder(got, wire.Replies)
+		d.Feed(obs.Bytes)
+		var m wire.Message
+		if d.Next(&m) == nil && m.Kind == wire.KindTrip && m.Trip.Date == req.Date {
+			return Detection{Profile: p, Decided: true, Inconsistent: true,
+				Note: fmt.Sprintf("detected %v, inconsistent: read a %v request correctly and answered in %v", p, p, got)}
+		}
+		notes = append(notes, fmt.Sprintf("%v probe answered in %v", p, got))
+	}
+	note := "undetermined, assumed qt4"
+	for _, n := range notes {
+		note += "; " + n
+	}
+	return Detection{Profile: wire.Qt4, Note: note}
+}
+
+// tripsProfile detects the profile of the first trip block of a reply.
+func tripsProfile(reply []byte) (wire.Profile, string) {
+	if len(reply) < 2 {
+		return 0, "no reply"
+	}
+	size := int(reply[0])<<8 | int(reply[1])
+	if size == wire.EndMarker {
+		return 0, "no trips in the reply"
+	}
+	if len(reply) < 2+size {
+		return 0, "reply cut short"
+	}
+	p, err := wire.DetectProfile(wire.KindTrip, reply[2:2+size])
+	if err != nil {
+		return 0, err.Error()
+	}
+	return p, ""
+}
+
+// exchange makes one whole request and reads the reply.
+func exchange(ctx context.Context, target string, p wire.Profile, r *wire.Request, timeout time.Duration) (*Observation, error) {
+	deadline := time.Now().Add(timeout)
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var dialer net.Dialer
+	c, err := dialer.DialContext(dctx, "tcp", target)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	b, err := wire.Encoder{Profile: p, AllowIllegalWrites: true}.AppendRequest(nil, r)
+	if err != nil {
+		return nil, err
+	}
+	c.SetWriteDeadline(deadline)
+	if _, err := c.Write(b); err != nil {
+		return nil, err
+	}
+	obs := ObserveReply(c, p, deadline, 0, nil)
+	if !obs.Ended {
+		if err := obs.FramingError(); err != nil {
+			return obs, err
+		}
+		return obs, errors.New("no end marker")
+	}
+	return obs, nil
+}
