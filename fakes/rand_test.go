@@ -142,16 +142,27 @@ func (g *refRand) next() int32 { return int32(g.step() >> 1) }
 // is no C compiler.
 func glibcProgram(t *testing.T) string {
 	t.Helper()
-	cc, err := exec.LookPath("gcc")
-	if err != nil {
+	bin, ok := buildGlibc(t)
+	if !ok {
 		t.Skip("gcc not found: the comparison with the C library is skipped (testdata/glibc-rand.txt still pins it)")
 	}
-	bin := filepath.Join(t.TempDir(), "glibc_rand")
+	return bin
+}
+
+// buildGlibc builds testdata/glibc_rand.c into the test's temporary
+// directory; ok is false when there is no C compiler.
+func buildGlibc(t *testing.T) (bin string, ok bool) {
+	t.Helper()
+	cc, err := exec.LookPath("gcc")
+	if err != nil {
+		return "", false
+	}
+	bin = filepath.Join(t.TempDir(), "glibc_rand")
 	out, err := exec.Command(cc, "-O2", "-o", bin, filepath.Join("testdata", "glibc_rand.c")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
-	return bin
+	return bin, true
 }
 
 // glibcSequences runs the C program for seeds and returns n values each.
