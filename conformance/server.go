@@ -85,6 +85,12 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 	if _, _, err := net.SplitHostPort(o.Target); err != nil {
 		return nil, fmt.Errorf("conformance: target %q: %v", o.Target, err)
 	}
+	// A target that cannot be reached is a setup error, not 68 failures.
+	probe, err := (&net.Dialer{Timeout: o.timeout()}).DialContext(ctx, "tcp", o.Target)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: cannot connect to %s: %v", o.Target, err)
+	}
+	probe.Close()
 	rep := &Report{Suite: SuiteServer, Target: o.Target, Seed: o.Seed, Strict: o.Strict, Started: time.Now()}
 	if o.Golden != nil {
 		rep.Golden = o.GoldenName

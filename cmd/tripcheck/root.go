@@ -58,6 +58,7 @@ func newRoot(e *env) *cobra.Command {
 	})
 	root.AddCommand(
 		newVersionCmd(e),
+		newServerCmd(e),
 	)
 	return root
 }
