@@ -107,7 +107,7 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 		verbose: c.verbose,
 		byName:  byName,
 		done: func(sc *Scenario, r Result) {
-			r.Log = strings.ReplaceAll(r.Log, dir+string(filepath.Separator), "")
+			r.Log = cleanLog(r.Log, dir)
 			results[index[sc]] = c.finish(sc, r)
 			if c.progress != nil {
 				c.progress(results[index[sc]])
@@ -150,6 +150,19 @@ func (c *runConfig) finish(sc *Scenario, r Result) Result {
 		r.Message = failMessage(r.Log)
 	}
 	return r
+}
+
+// cleanLog drops testscript's WORK line and the temporary directory from
+// script names, so that logs name scenarios, not paths.
+func cleanLog(log, dir string) string {
+	log = strings.ReplaceAll(log, dir+string(filepath.Separator), "")
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "WORK=") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 var reFail = regexp.MustCompile(`(?m)^FAIL: [^:\n]*:\d+: (.*)$`)
