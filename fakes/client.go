@@ -154,6 +154,10 @@ func (c *Client) fail(ctx context.Context, err error, timeout time.Duration) err
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		// The context's deadline has passed, and its timer not yet fired.
+		return context.DeadlineExceeded
+	}
 	return &QueryError{Kind: queryErrorKind(err), Err: err, Timeout: timeout}
 }
 

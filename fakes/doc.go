@@ -1,4 +1,5 @@
-// Package fakes holds the reference Trip server and client.
+// Package fakes holds the reference Trip server and client, and a load
+// generator built on them.
 //
 // # The server
 //
@@ -65,5 +66,7 @@
 // [Query] and [Client] are the reference client: one request per
 // connection, the reply buffered up to the end marker, and never a partial
 // answer: a stream that ends before the end marker is an error
-// ([ErrClosedByServer]).
+// ([ErrClosedByServer]). [Load] drives many clients at once, one request
+// per connection, with slow clients beside them if asked, and measures
+// requests per second, latency quantiles and errors by kind.
 package fakes

@@ -46,8 +46,8 @@ func TestSlowClientTimesOut(t *testing.T) {
 	for _, sent := range []int{0, 1, len(req) / 2, len(req) - 1} {
 		var logs logBuffer
 		s := startServer(t, WithTimeout(100*time.Millisecond), WithLogger(logs.logger()))
+		start := time.Now() // before the dial: the server's clock starts at its accept
 		c := dial(t, s.Addr())
-		start := time.Now()
 		if _, err := c.Write(req[:sent]); err != nil {
 			t.Fatal(err)
 		}
