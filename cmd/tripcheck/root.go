@@ -59,6 +59,9 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(e),
 		newServerCmd(e),
+		newServeCmd(e),
+		newQueryCmd(e),
+		newLoadCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tripcheck/tripcheck/fakes"
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+// defaultPort is the Trip protocol's port, used when ADDR has none.
+const defaultPort = "6178"
+
+// queryFlags are the flags of tripcheck query.
+type queryFlags struct {
+	from, to   string
+	date, time string
+	arrive     bool
+	profile    string
+	format     string
+	timeout    time.Duration
+}
+
+func newQueryCmd(e *env) *cobra.Command {
+	var f queryFlags
+	cmd := &cobra.Command{
+		Use:   "query ADDR --from CITY --to CITY",
+		Short: "Ask a Trip server for trips, as the book's Trip Planner does",
+		Long: `query is the reference Trip client: it sends one request to the server at
+ADDR (host:port; the port defaults to 6178), reads the reply up to the end
+marker, and prints the trips. It never prints a partial answer.
+
+"@null" sends a null string, date or time; "" sends an empty string.
+--date defaults to today (local time) and --time to 09:00, a fixed hour, so
+that the book's server gives the same trips whatever the clock says.
+
+--format table (the default) looks like the book's window. --format lines is
+the client exec contract, a public interface shared with the Qt client:
+  one line per trip: <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
+  (a null or invalid date or time printed as @null), then "END <n>", exit 0;
+  on failure exactly one line "ERROR <reason>" on stdout, no trip, exit 1
+  ("connection closed by server" when the stream ends before the end marker).
+--format json prints {"request": ..., "trips": [...]} with trips in the
+format of serve --trips, or {"request": ..., "error": "..."} and exit 1.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runQuery(e, &f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.from, "from", "", "departure `CITY` (@null: a null string)")
+	fl.StringVar(&f.to, "to", "", "arrival `CITY` (@null: a null string)")
+	fl.StringVar(&f.date, "date", "", "`DATE` of travel, yyyy-MM-dd or @null (default today)")
+	fl.StringVar(&f.time, "time", "09:00", "`TIME` of travel, HH:mm[:ss[.zzz]] or @null")
+	fl.BoolVar(&f.arrive, "arrive", false, "the time is an arrival time (flag 'A'); default departure ('D')")
+	fl.StringVar(&f.profile, "profile", "qt4", "profile to speak: qt4 (the book's) or qt5 (qt6 is qt5)")
+	fl.StringVar(&f.format, "format", "table", "output: table, lines or json")
+	fl.DurationVar(&f.timeout, "timeout", fakes.DefaultQueryTimeout, "give up after this long")
+	cmd.MarkFlagRequired("from")
+	cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+// queryString reads a --from or --to value.
+func queryString(s string) wire.String {
+	if s == "@null" {
+		return wire.NullString
+	}
+	return wire.Str(s)
+}
+
+// withDefaultPort adds the Trip port to an address without one.
+func withDefaultPort(addr string) string {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return net.JoinHostPort(addr, defaultPort)
+	}
+	return addr
+}
+
+// request builds the request the flags describe.
+func (f *queryFlags) request() (*wire.Request, wire.Profile, error) {
+	p, err := wire.ParseProfile(f.profile)
+	if err != nil {
+		return nil, 0, usageError("--profile %q: want qt4 or qt5", f.profile)
+	}
+	date := f.date
+	if date == "" {
+		date = time.Now().Format("2006-01-02")
+	}
+	d, err := wire.ParseDate(date)
+	if err != nil {
+		return nil, 0, usageError("--date: %v", err)
+	}
+	t, err := wire.ParseTime(f.time)
+	if err != nil || (!t.IsNull() && !t.IsValid()) {
+		return nil, 0, usageError("--time %q: want HH:mm[:ss[.zzz]] or @null", f.time)
+	}
+	r := &wire.Request{Type: wire.TypeSearch, From: queryString(f.from), To: queryString(f.to), Date: d, Time: t, Flag: wire.FlagDeparture}
+	if f.arrive {
+		r.Flag = wire.FlagArrival
+	}
+	return r, p, nil
+}
+
+func runQuery(e *env, f *queryFlags, addr string) error {
+	switch f.format {
+	case "table", "lines", "json":
+	default:
+		return usageError("--format %q: want table, lines or json", f.format)
+	}
+	req, p, err := f.request()
+	if err != nil {
+		return err
+	}
+	trips, err := fakes.Query(e.ctx, withDefaultPort(addr), req, p, f.timeout)
+	if err != nil {
+		reason := err.Error()
+		var qe *fakes.QueryError
+		if errors.As(err, &qe) {
+			reason = qe.Reason()
+		}
+		switch f.format {
+		case "lines":
+			fmt.Fprintf(e.stdout, "ERROR %s\n", reason)
+		case "json":
+			writeQueryJSON(e.stdout, req, p, nil, reason)
+		}
+		return failed(err)
+	}
+	switch f.format {
+	case "lines":
+		writeTripLines(e.stdout, trips)
+	case "json":
+		writeQueryJSON(e.stdout, req, p, trips, "")
+	default:
+		writeTripTable(e.stdout, trips)
+	}
+	return nil
+}
+
+// contractDate and contractTime print a date or time as the client exec
+// contract does: @null for a null or invalid one.
+func contractDate(d wire.Date) string {
+	if !d.IsValid() {
+		return "@null"
+	}
+	return d.String()
+}
+
+func contractTime(t wire.Time) string {
+	if !t.IsValid() {
+		return "@null"
+	}
+	return t.String()
+}
+
+// writeTripLines prints trips in the client exec contract's format.
+func writeTripLines(w io.Writer, trips []wire.Trip) {
+	for i := range trips {
+		t := &trips[i]
+		fmt.Fprintf(w, "%s %s %d %d %s\n", contractDate(t.Date), contractTime(t.Departure), t.Duration, t.Changes, t.TrainType.String())
+	}
+	fmt.Fprintf(w, "END %d\n", len(trips))
+}
+
+// writeTripTable prints trips as the book's window shows them.
+func writeTripTable(w io.Writer, trips []wire.Trip) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Date\tDeparture\tArrival\tDuration\tChanges\tTrain type")
+	for i := range trips {
+		t := &trips[i]
+		dep, arr := "@null", "@null"
+		if t.Departure.IsValid() {
+			ms := int64(t.Departure.Wire())
+			dep = clock(ms)
+			arr = clock((ms + int64(t.Duration)*60_000) % 86_400_000) // QTime::addSecs wraps at midnight
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d hr %d min\t%d\t%s\n",
+			contractDate(t.Date), dep, arr, t.Duration/60, t.Duration%60, t.Changes, t.TrainType.String())
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "Found %d trip(s)\n", len(trips))
+}
+
+// clock is hh:mm of a time of day in milliseconds.
+func clock(ms int64) string {
+	return fmt.Sprintf("%02d:%02d", ms/3_600_000, ms/60_000%60)
+}
+
+// queryJSON is the output of --format json.
+type queryJSON struct {
+	Request struct {
+		Profile string  `json:"profile"`
+		From    *string `json:"from"`
+		To      *string `json:"to"`
+		Date    string  `json:"date"`
+		Time    string  `json:"time"`
+		Flag    string  `json:"flag"`
+	} `json:"request"`
+	Trips *[]fakes.JSONTrip `json:"trips,omitempty"` // absent on error
+	Error string            `json:"error,omitempty"`
+}
+
+func writeQueryJSON(w io.Writer, req *wire.Request, p wire.Profile, trips []wire.Trip, reason string) {
+	var out queryJSON
+	str := func(s wire.String) *string {
+		if s.IsNull() {
+			return nil
+		}
+		v := s.String()
+		return &v
+	}
+	out.Request.Profile = p.String()
+	out.Request.From, out.Request.To = str(req.From), str(req.To)
+	out.Request.Date, out.Request.Time = req.Date.String(), req.Time.String()
+	out.Request.Flag = string(rune(req.Flag))
+	if reason != "" {
+		out.Error = reason
+	} else {
+		js := make([]fakes.JSONTrip, len(trips))
+		for i := range trips {
+			js[i] = fakes.TripJSON(&trips[i])
+		}
+		out.Trips = &js
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil { // only plain values: cannot happen
+		b = []byte(`{"error": ` + strconv.Quote(err.Error()) + `}`)
+	}
+	w.Write(append(b, '\n'))
+}
