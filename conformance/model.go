@@ -29,6 +29,19 @@ func (l Level) String() string {
 // MarshalText writes MUST or SHOULD.
 func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
 
+// UnmarshalText reads MUST or SHOULD, so that JSON reports read back.
+func (l *Level) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "MUST":
+		*l = Must
+	case "SHOULD":
+		*l = Should
+	default:
+		return fmt.Errorf("conformance: level %q: want MUST or SHOULD", b)
+	}
+	return nil
+}
+
 // Status is the outcome of one scenario run.
 type Status string
 

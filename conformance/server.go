@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -178,7 +179,8 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 		req := DefaultRequest()
 		obs, err := exchange(ctx, target, p, &req, timeout)
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("%v probe: %v", p, err))
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			notes = append(notes, fmt.Sprintf("%v probe: %s", p, first))
 			continue
 		}
 		got, why := tripsProfile(obs.Bytes)
