@@ -306,6 +306,9 @@ func (s *Server) hold(c *conn, buf []byte, rec *record) error {
 		return nil // shutting down
 	}
 	if err := c.nc.SetReadDeadline(time.Now().Add(s.timeout)); err != nil {
+		if errors.Is(err, net.ErrClosed) {
+			return nil // Shutdown ended the hold already
+		}
 		return err
 	}
 	if buf == nil {

@@ -116,7 +116,7 @@ var ErrTripsFormat = errors.New("fakes: bad trips file")
 // ReadTrips reads a JSON list of trips in the format of JSONTrip. Unknown
 // fields are an error, and so is a missing date, departure or trainType.
 func ReadTrips(r io.Reader) (Static, error) {
-	var raw []map[string]json.RawMessage
+	var raw []json.RawMessage
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTripsFormat, err)
@@ -125,8 +125,8 @@ func ReadTrips(r io.Reader) (Static, error) {
 		return nil, fmt.Errorf("%w: more than one JSON value", ErrTripsFormat)
 	}
 	trips := make(Static, 0, len(raw))
-	for i, fields := range raw {
-		t, err := decodeJSONTrip(fields)
+	for i, obj := range raw {
+		t, err := decodeJSONTrip(obj)
 		if err != nil {
 			return nil, fmt.Errorf("%w: trip[%d]: %w", ErrTripsFormat, i, err)
 		}
@@ -149,18 +149,17 @@ func LoadTrips(path string) (Static, error) {
 	return trips, nil
 }
 
-func decodeJSONTrip(fields map[string]json.RawMessage) (wire.Trip, error) {
+func decodeJSONTrip(obj json.RawMessage) (wire.Trip, error) {
+	var present map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &present); err != nil {
+		return wire.Trip{}, err
+	}
 	for _, name := range []string{"date", "departure", "trainType"} {
-		if _, ok := fields[name]; !ok {
+		if _, ok := present[name]; !ok {
 			return wire.Trip{}, fmt.Errorf("no %q", name)
 		}
 	}
-	// Decode the object again, strictly, now that presence is known.
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return wire.Trip{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec := json.NewDecoder(bytes.NewReader(obj))
 	dec.DisallowUnknownFields()
 	var j JSONTrip
 	if err := dec.Decode(&j); err != nil {
