@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -162,11 +164,32 @@ func contractTime(t wire.Time) string {
 	return t.String()
 }
 
+// contractText is a QString as the Qt client prints it (QString::toUtf8 in
+// Qt 5): UTF-8, with '?' for a lone surrogate where wire.String.String
+// gives U+FFFD, and "" for the null string.
+func contractText(s wire.String) string {
+	units := s.Units()
+	b := make([]rune, 0, len(units))
+	for i := 0; i < len(units); i++ {
+		u := rune(units[i])
+		switch {
+		case utf16.IsSurrogate(u) && i+1 < len(units) && utf16.DecodeRune(u, rune(units[i+1])) != utf8.RuneError:
+			b = append(b, utf16.DecodeRune(u, rune(units[i+1])))
+			i++
+		case utf16.IsSurrogate(u):
+			b = append(b, '?')
+		default:
+			b = append(b, u)
+		}
+	}
+	return string(b)
+}
+
 // writeTripLines prints trips in the client exec contract's format.
 func writeTripLines(w io.Writer, trips []wire.Trip) {
 	for i := range trips {
 		t := &trips[i]
-		fmt.Fprintf(w, "%s %s %d %d %s\n", contractDate(t.Date), contractTime(t.Departure), t.Duration, t.Changes, t.TrainType.String())
+		fmt.Fprintf(w, "%s %s %d %d %s\n", contractDate(t.Date), contractTime(t.Departure), t.Duration, t.Changes, contractText(t.TrainType))
 	}
 	fmt.Fprintf(w, "END %d\n", len(trips))
 }
