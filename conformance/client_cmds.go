@@ -1,0 +1,1138 @@
+package conformance
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tripcheck/tripcheck/shape"
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+type clientSessionKey struct{}
+
+// clientSession is the state of one client-suite script.
+type clientSession struct {
+	suite   *clientSuite
+	sc      *Scenario
+	seed    int64
+	variant string
+	t       testscript.T
+	mu      sync.Mutex
+	runs    []*clientRun
+	cur     *clientRun
+}
+
+// clientRun is one search by the client under test: one connection.
+type clientRun struct {
+	values  wire.Request // the search it was given (exec) or made (listen)
+	given   bool         // values were given to the client (exec mode)
+	proc    *clientProc  // exec mode
+	ln      net.Listener // exec mode: the run's own listener
+	conn    *net.TCPConn
+	profile wire.Profile
+	request []byte // the request block, size included
+	decoded wire.Request
+	reqErr  error // the request does not decode cleanly in profile
+	watch   *watcher
+	reply   *servedReply
+}
+
+// servedReply is what tripcheck sent as the server.
+type servedReply struct {
+	profile  wire.Profile // the layout the trips were written in
+	trips    []wire.Trip
+	bytes    []byte // as sent (after truncation)
+	tripAt   []int  // offset of each trip block
+	complete bool   // all trips and the end marker went out: the answer is whole and valid
+	ended    time.Time
+	what     string
+}
+
+func (r *clientRun) close() {
+	if r.proc != nil {
+		r.proc.kill()
+	}
+	if r.conn != nil {
+		r.conn.Close()
+	}
+	if r.ln != nil {
+		r.ln.Close()
+	}
+}
+
+func (s *clientSession) closeAll() {
+	s.mu.Lock()
+	runs := s.runs
+	s.mu.Unlock()
+	for _, r := range runs {
+		r.close()
+	}
+}
+
+func csess(ts *testscript.TestScript) *clientSession {
+	return ts.Value(clientSessionKey{}).(*clientSession)
+}
+
+// skipError ends a scenario as skipped, not failed.
+type skipError struct{ msg string }
+
+func (e *skipError) Error() string { return e.msg }
+
+// fatal ends a script: skipped for a skipError, failed otherwise.
+func (s *clientSession) fatal(ts *testscript.TestScript, err error) {
+	var se *skipError
+	if errors.As(err, &se) {
+		ts.Logf("skip: %s", se.msg)
+		s.t.Skip(se.msg)
+	}
+	ts.Fatalf("%v", err)
+}
+
+// watcher reads what the client sends after its request, and how and when
+// its side of the connection ends.
+type watcher struct {
+	mu      sync.Mutex
+	extra   []byte // bytes after the request, at most 64 KiB kept
+	nExtra  int
+	ended   chan struct{}
+	how     Ending
+	err     error
+	at      time.Time
+	ourside bool // tripcheck closed the connection itself
+}
+
+func startWatch(c *net.TCPConn, extra []byte, deadline time.Time) *watcher {
+	w := &watcher{ended: make(chan struct{})}
+	w.add(extra)
+	go func() {
+		buf := make([]byte, 4096)
+		c.SetReadDeadline(deadline)
+		for {
+			n, err := c.Read(buf)
+			w.add(buf[:n])
+			if err != nil {
+				w.mu.Lock()
+				w.how, w.err, w.at = classify(err), err, time.Now()
+				w.ourside = errors.Is(err, net.ErrClosed)
+				w.mu.Unlock()
+				close(w.ended)
+				return
+			}
+		}
+	}()
+	return w
+}
+
+func (w *watcher) add(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.nExtra += len(b)
+	if room := 64<<10 - len(w.extra); room > 0 {
+		w.extra = append(w.extra, b[:min(room, len(b))]...)
+	}
+}
+
+func (w *watcher) sent() ([]byte, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]byte(nil), w.extra...), w.nExtra
+}
+
+// clientCommand is one custom command of the client suite.
+type clientCommand struct {
+	name, usage, doc string
+	flags            func(fs *flag.FlagSet)
+	run              func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string)
+}
+
+// ClientCommands documents the commands scenarios of the client suite can
+// use.
+func ClientCommands() []Command {
+	var out []Command
+	for _, c := range clientCommandList() {
+		out = append(out, Command{Name: c.name, Usage: c.usage, Doc: c.doc})
+	}
+	return out
+}
+
+func clientCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	m := map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+	for _, c := range clientCommandList() {
+		c := c
+		if m[c.name] != nil {
+			panic("conformance: command " + c.name + " registered twice")
+		}
+		m[c.name] = func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg {
+				ts.Fatalf("%s does not support '!'", c.name)
+			}
+			fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			if c.flags != nil {
+				c.flags(fs)
+			}
+			if err := fs.Parse(args); err != nil {
+				ts.Fatalf("usage: %s %s\n%s", c.name, c.usage, c.doc)
+			}
+			c.run(ts, csess(ts), fs, fs.Args())
+		}
+	}
+	return m
+}
+
+// current returns the run of the last search.
+func (s *clientSession) current(ts *testscript.TestScript) *clientRun {
+	if s.cur == nil {
+		ts.Fatalf("no search yet: use search first")
+	}
+	return s.cur
+}
+
+const tripFieldsHelp = `trip fields, each [I.]key=value, for every trip or for trip I only:
+  date=2026-11-25 | date=@null      departure=09:00:00.000 | departure=@null
+  duration=N      changes=N         train=TEXT | train=@null | train=@repeat(TEXT,N)
+Trips default to the search's date and time, "InterCity", durations drawn from $SEED.`
+
+func clientCommandList() []clientCommand {
+	return []clientCommand{
+		{
+			name:  "search",
+			usage: "[field=value ...]",
+			doc: "search has the client search once. With --exec it runs the client with the placeholders filled from the\n" +
+				"default search changed by the fields; with --listen it asks the person at the client to search now (the\n" +
+				"fields are only a suggestion). It waits for the connection and reads the request block, within the step\n" +
+				"timeout (--wait for a person). A client that exits 89 skips the scenario.\n" + fieldsHelp,
+			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+				values := DefaultRequest()
+				if err := ParseRequestFields(&values, args); err != nil {
+					ts.Fatalf("%v\n%s", err, fieldsHelp)
+				}
+				if _, err := s.search(ts.Logf, values); err != nil {
+					s.fatal(ts, err)
+				}
+			},
+		},
+		{
+			name:  "request",
+			usage: "",
+			doc: "request checks the request block of the last search. With --exec it must equal, byte for byte, the\n" +
+				"encoding of the search the client was given, in the profile; with --listen, where the values are the\n" +
+				"person's, it must be a well-formed request in the profile: sizes, type 'S', even string lengths, a valid\n" +
+				"time, flag D or A, no byte left over.",
+			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+				if err := s.checkRequest(ts.Logf, s.current(ts)); err != nil {
+					s.fatal(ts, err)
+				}
+			},
+		},
+		{
+			name: "serve",
+			usage: "[-trips N] [-variant V | -shape SHAPE | -every N|Xblocks | -split-at POINT,...] [-per-block] [-delay D]\n" +
+				"      [-other-profile] [-garbage HEX] [-no-end] [-truncate POINT] [-then close|reset|keep-open] [-stall] [trip fields]",
+			doc: "serve answers the last search as the server: N trips (default 3) and the end marker, in the profile.\n" +
+				"-variant is whole (one block per write, as the book's server), fragmented (seeded random pieces) or\n" +
+				"coalesced (all blocks in one write); by default each block is one write. -shape cuts the reply, given as\n" +
+				"one write, as package shape says; -every cuts every N bytes or every X blocks (1.5blocks); -split-at cuts\n" +
+				"at points; -delay waits between pieces. -other-profile writes the trips in the other profile's layout;\n" +
+				"-garbage adds raw bytes after the trips; -no-end leaves the end marker out; -truncate sends only the\n" +
+				"bytes before POINT. The stream then ends as -then says: close (a FIN, the default), reset (an RST) or\n" +
+				"keep-open. -stall sends nothing and keeps the connection open.\n" +
+				"A POINT is a byte offset or a place in the reply, optionally +N or -N: trip[2] (its first byte), end\n" +
+				"(the end marker), trip[1].date, trip[0].trainType (the middle of that field).\n" + tripFieldsHelp,
+			flags: func(fs *flag.FlagSet) {
+				fs.Int("trips", 3, "")
+				fs.String("variant", "", "")
+				fs.String("shape", "", "")
+				fs.String("every", "", "")
+				fs.String("split-at", "", "")
+				fs.Bool("per-block", false, "")
+				fs.Duration("delay", 0, "")
+				fs.Bool("other-profile", false, "")
+				fs.String("garbage", "", "")
+				fs.Bool("no-end", false, "")
+				fs.String("truncate", "", "")
+				fs.String("then", "close", "")
+				fs.Bool("stall", false, "")
+			},
+			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+				spec := serveSpec{
+					trips:        intFlag(fs, "trips"),
+					fields:       args,
+					variant:      str(fs, "variant"),
+					shape:        str(fs, "shape"),
+					every:        str(fs, "every"),
+					splitAt:      str(fs, "split-at"),
+					perBlock:     boolFlag(fs, "per-block"),
+					delay:        durFlag(fs, "delay", 0),
+					otherProfile: boolFlag(fs, "other-profile"),
+					noEnd:        boolFlag(fs, "no-end"),
+					truncate:     str(fs, "truncate"),
+					then:         str(fs, "then"),
+					stall:        boolFlag(fs, "stall"),
+				}
+				if g := str(fs, "garbage"); g != "" {
+					b, err := hex.DecodeString(g)
+					if err != nil {
+						ts.Fatalf("-garbage: %v", err)
+					}
+					spec.garbage = b
+				}
+				if err := s.serve(ts.Logf, s.current(ts), spec); err != nil {
+					s.fatal(ts, err)
+				}
+			},
+		},
+		{
+			name:  "output",
+			usage: "-ok | -fails | -either [-exec-only]",
+			doc: "output waits, within the step timeout, for the client to exit (and kills it then) and checks what it\n" +
+				"printed under the exec contract. -ok: exit 0, one line per trip served, exactly, then \"END n\".\n" +
+				"-fails: a non-zero exit and one line \"ERROR <reason>\", no trip line (never a partial answer).\n" +
+				"-either: one of the two, the trips being those served, read in the layout they were written in.\n" +
+				"Exit 89 skips the scenario. With --listen the output cannot be seen, so the scenario skips (\"needs\n" +
+				"--exec\"), or with -exec-only the check is left out and the scenario goes on.",
+			flags: func(fs *flag.FlagSet) {
+				fs.Bool("ok", false, "")
+				fs.Bool("fails", false, "")
+				fs.Bool("either", false, "")
+				fs.Bool("exec-only", false, "")
+			},
+			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+				want := ""
+				for _, f := range []string{"ok", "fails", "either"} {
+					if boolFlag(fs, f) {
+						if want != "" {
+							ts.Fatalf("output: give one of -ok, -fails, -either")
+						}
+						want = f
+					}
+				}
+				if want == "" {
+					ts.Fatalf("usage: output -ok | -fails | -either [-exec-only]")
+				}
+				r := s.current(ts)
+				if s.suite.listen() {
+					msg := "needs --exec: the check of what the client prints"
+					if r.reply != nil && r.reply.complete && want == "ok" {
+						msg += fmt.Sprintf(" (it should show %d trips)", len(r.reply.trips))
+					} else if want == "fails" {
+						msg += " (it should show an error and no trip)"
+					}
+					if boolFlag(fs, "exec-only") {
+						ts.Logf("left out: %s", msg)
+						return
+					}
+					s.t.Skip(msg)
+				}
+				if err := s.checkOutput(ts.Logf, r, want); err != nil {
+					s.fatal(ts, err)
+				}
+			},
+		},
+		{
+			name:  "closes",
+			usage: "[-within D]",
+			doc: "closes requires the client to close its side of the connection (a FIN or an RST) within D (default the\n" +
+				"step timeout), and to have sent nothing after its request. With --exec a client that exits closes.",
+			flags: func(fs *flag.FlagSet) { fs.Duration("within", 0, "") },
+			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+				if err := s.checkCloses(ts.Logf, s.current(ts), durFlag(fs, "within", s.suite.timeout)); err != nil {
+					s.fatal(ts, err)
+				}
+			},
+		},
+		{
+			name:  "sweep",
+			usage: "-mode split|random|truncate [-n N] [-trips N]",
+			doc: "sweep runs the client several times, each a whole search, and checks every output (so it needs --exec):\n" +
+				"split: a reply of N trips (default 7) cut once inside every block, at a different offset each run, until\n" +
+				"every offset inside a block has been a cut; the answer must be exact.\n" +
+				"random: -n runs (default 4), the reply cut into random pieces of 1 to 7 bytes from seeds $SEED, $SEED+1, …;\n" +
+				"the answer must be exact.\n" +
+				"truncate: the reply closed inside trip[0].size, trip[1].date, trip[2].departure, trip[3].trainType and the\n" +
+				"end marker, one run each; the client must fail and print no trip.",
+			flags: func(fs *flag.FlagSet) {
+				fs.String("mode", "", "")
+				fs.Int("n", 4, "")
+				fs.Int("trips", 7, "")
+			},
+			run: runSweep,
+		},
+	}
+}
+
+// search starts one search: the client connects and sends its request.
+func (s *clientSession) search(logf func(string, ...any), values wire.Request) (*clientRun, error) {
+	r := &clientRun{values: values}
+	s.mu.Lock()
+	s.runs = append(s.runs, r)
+	s.cur = r
+	s.mu.Unlock()
+	var err error
+	if s.suite.listen() {
+		err = s.acceptListen(logf, r)
+	} else {
+		err = s.startExec(logf, r)
+	}
+	if err != nil {
+		return r, err
+	}
+	r.conn.SetNoDelay(true)
+	return r, s.readRequest(logf, r)
+}
+
+// startExec runs the client against a listener of the run's own.
+func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error {
+	r.given = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("cannot listen for the client: %v", err)
+	}
+	r.ln = ln
+	p := s.suite.fixedProfile()
+	argv, err := s.suite.tmpl.Fill(searchVars(ln.Addr().String(), &r.values, p))
+	if err != nil {
+		return err
+	}
+	logf("$ %s", quoteArgv(argv))
+	r.proc, err = startProc(argv, []string{"TRIPCHECK_SCENARIO=" + s.sc.ID})
+	if err != nil {
+		return fmt.Errorf("cannot start the client: %v", err)
+	}
+	conn, err := acceptOne(s.suite.ctx, ln, s.suite.timeout, r.proc)
+	ln.Close()
+	if err != nil {
+		if r.proc.exited() && r.proc.exitCode() == ExitNotImplemented {
+			return &skipError{"the client does not implement this search (exit 89)"}
+		}
+		return fmt.Errorf("%v\n    client: %s", err, r.proc.describe())
+	}
+	r.conn = conn
+	logf("client connected from %s", conn.RemoteAddr())
+	return nil
+}
+
+// acceptOne accepts one connection within d; with a process, it stops
+// waiting soon after the process exits.
+func acceptOne(ctx context.Context, ln net.Listener, d time.Duration, proc *clientProc) (*net.TCPConn, error) {
+	tl := ln.(*net.TCPListener)
+	tl.SetDeadline(time.Now().Add(d))
+	stop := context.AfterFunc(ctx, func() { tl.SetDeadline(time.Now()) })
+	defer stop()
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := tl.Accept()
+		ch <- result{c, err}
+	}()
+	var exited <-chan struct{}
+	if proc != nil {
+		exited = proc.done
+	}
+	for {
+		select {
+		case res := <-ch:
+			if res.err != nil {
+				if proc != nil && proc.exited() {
+					return nil, errors.New("the client exited without connecting")
+				}
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, fmt.Errorf("no client connected within %v", d)
+			}
+			return res.c.(*net.TCPConn), nil
+		case <-exited:
+			// A connection it made before exiting is in the queue already.
+			tl.SetDeadline(time.Now().Add(100 * time.Millisecond))
+			exited = nil
+		}
+	}
+}
+
+// acceptListen waits for the person's client on the shared listener.
+func (s *clientSession) acceptListen(logf func(string, ...any), r *clientRun) error {
+	su := s.suite
+	if why := su.stopped(); why != "" {
+		return &skipError{why}
+	}
+	if su.prompt != nil {
+		su.prompt(Prompt{
+			ID: s.sc.ID, N: su.index[s.sc.ID] + 1, Total: len(su.index),
+			Addr: su.ln.Addr().String(), Suggest: suggestion(&r.values),
+		})
+	}
+	logf("waiting for a client at %s (at most %v)", su.ln.Addr(), su.wait)
+	conn, err := acceptOne(su.ctx, su.ln, su.wait, nil)
+	if err != nil {
+		su.stop(fmt.Sprintf("no client connected to %s within %v: stopped waiting", su.ln.Addr(), su.wait))
+		return err
+	}
+	r.conn = conn
+	logf("client connected from %s", conn.RemoteAddr())
+	return nil
+}
+
+func suggestion(r *wire.Request) string {
+	return fmt.Sprintf("from %s to %s on %v at %v, flag %c", r.From.Quote(), r.To.Quote(), r.Date, r.Time, r.Flag)
+}
+
+// readRequest reads the request block within the step timeout and starts
+// watching what the client sends after it.
+func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) error {
+	deadline := time.Now().Add(s.suite.timeout)
+	r.conn.SetReadDeadline(deadline)
+	var got []byte
+	buf := make([]byte, 4096)
+	for {
+		if len(got) >= 2 {
+			n := 2 + int(binary.BigEndian.Uint16(got))
+			if int(binary.BigEndian.Uint16(got)) == wire.EndMarker {
+				return fmt.Errorf("the request's size field is 0xFFFF, the end marker, which a request cannot have\n%s", HexWindow(got, 0))
+			}
+			if len(got) >= n {
+				r.request = got[:n:n]
+				extra := got[n:]
+				logf("< request %d bytes: %s", n, hexSnippet(r.request, 512))
+				r.watch = startWatch(r.conn, extra, time.Now().Add(10*s.suite.timeout+s.suite.wait))
+				s.decodeRequest(logf, r)
+				return nil
+			}
+		}
+		n, err := r.conn.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			what := "closed"
+			switch classify(err) {
+			case EndReset:
+				what = "reset the connection"
+			case EndSilence:
+				what = fmt.Sprintf("sent nothing more for %v", s.suite.timeout)
+			}
+			msg := fmt.Sprintf("no whole request: the client %s after %d bytes", what, len(got))
+			if len(got) > 0 {
+				msg += "\n" + HexWindow(got, len(got)-1)
+			}
+			if r.proc != nil {
+				if r.proc.wait(s.suite.ctx, 100*time.Millisecond) && r.proc.exitCode() == ExitNotImplemented {
+					return &skipError{"the client does not implement this search (exit 89)"}
+				}
+				msg += "\n    client: " + r.proc.describe()
+			}
+			return errors.New(msg)
+		}
+	}
+}
+
+// decodeRequest settles the run's profile (detecting the suite's from this
+// request if it has none yet) and decodes the request in it.
+func (s *clientSession) decodeRequest(logf func(string, ...any), r *clientRun) {
+	payload := r.request[2:]
+	r.profile = s.suite.profileFor(payload)
+	if err := r.profile.DecodeRequest(payload, &r.decoded); err != nil {
+		r.reqErr = err
+	} else {
+		r.decoded = r.decoded.Clone()
+		r.reqErr = r.decoded.Validate()
+	}
+	if r.reqErr != nil {
+		logf("request in %v: %v", r.profile, r.reqErr)
+	} else {
+		logf("request in %v: %s", r.profile, r.decoded.String())
+	}
+	if !r.given {
+		if r.reqErr == nil {
+			r.values = r.decoded
+		} else {
+			r.values = DefaultRequest()
+		}
+	}
+}
+
+// checkRequest applies the request command's checks.
+func (s *clientSession) checkRequest(logf func(string, ...any), r *clientRun) error {
+	p := r.profile
+	if r.given {
+		want, err := wire.Encoder{Profile: p}.AppendRequest(nil, &r.values)
+		if err != nil {
+			return fmt.Errorf("cannot encode the search %s: %v", r.values.String(), err)
+		}
+		if err := Compare(want, r.request, p, wire.Requests); err != nil {
+			return fmt.Errorf("the request is not the %v encoding of the search the client was given, %s: %v", p, suggestion(&r.values), err)
+		}
+		logf("the request is the exact %v encoding of %s (%d bytes)", p, suggestion(&r.values), len(want))
+		return nil
+	}
+	if r.reqErr != nil {
+		var de *wire.DecodeError
+		if errors.As(r.reqErr, &de) {
+			off := int(de.Offset) + 2
+			return fmt.Errorf("the request is not a well-formed %v request: %v (%s)\n%s", p, r.reqErr, Locate(r.request, p, wire.Requests, off), HexWindow(r.request, off))
+		}
+		return fmt.Errorf("the request is not a well-formed %v request: %v", p, r.reqErr)
+	}
+	logf("the request is a well-formed %v request: %s", p, r.decoded.String())
+	return nil
+}
+
+// serveSpec is what serve sends.
+type serveSpec struct {
+	trips        int
+	fields       []string
+	variant      string
+	shape        string
+	every        string
+	splitAt      string
+	perBlock     bool
+	delay        time.Duration
+	otherProfile bool
+	garbage      []byte
+	noEnd        bool
+	truncate     string
+	then         string
+	stall        bool
+	at           []int // cut points, for sweeps
+}
+
+// makeTrips builds n trips for the search r, changed by the trip fields.
+func (s *clientSession) makeTrips(r *clientRun, n int, fields []string) ([]wire.Trip, error) {
+	if n < 0 || n > 5000 {
+		return nil, fmt.Errorf("-trips %d: want 0 to 5000", n)
+	}
+	trips := make([]wire.Trip, n)
+	x := uint64(s.seed)
+	for i := range trips {
+		x += 0x9e3779b97f4a7c15
+		z := (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+		z ^= z >> 27
+		trips[i] = wire.Trip{
+			Date: r.values.Date, Departure: r.values.Time,
+			Duration: uint16(z % 200), Changes: uint8(i % 4), TrainType: wire.Str("InterCity"),
+		}
+	}
+	for _, f := range fields {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not [I.]key=value\n%s", f, tripFieldsHelp)
+		}
+		lo, hi := 0, n
+		if i, rest, ok := strings.Cut(k, "."); ok {
+			idx, err := strconv.Atoi(i)
+			if err != nil || idx < 0 || idx >= n {
+				return nil, fmt.Errorf("%q: no trip %s of %d", f, i, n)
+			}
+			lo, hi, k = idx, idx+1, rest
+		}
+		for i := lo; i < hi; i++ {
+			t := &trips[i]
+			var err error
+			switch k {
+			case "date":
+				t.Date, err = wire.ParseDate(v)
+			case "departure", "time":
+				t.Departure, err = wire.ParseTime(v)
+			case "duration":
+				var d uint64
+				d, err = strconv.ParseUint(v, 10, 16)
+				t.Duration = uint16(d)
+			case "changes":
+				var c uint64
+				c, err = strconv.ParseUint(v, 10, 8)
+				t.Changes = uint8(c)
+			case "train":
+				t.TrainType, err = parseString(v)
+			default:
+				return nil, fmt.Errorf("unknown trip field %q\n%s", k, tripFieldsHelp)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", f, err)
+			}
+		}
+	}
+	return trips, nil
+}
+
+// reply is a reply laid out block by block.
+type reply struct {
+	bytes  []byte
+	ends   []int // end offset of each block (and of the garbage)
+	tripAt []int
+	endAt  int // offset of the end marker, or -1
+	p      wire.Profile
+}
+
+func buildReply(p wire.Profile, trips []wire.Trip, garbage []byte, end bool) (*reply, error) {
+	rp := &reply{endAt: -1, p: p}
+	var err error
+	for i := range trips {
+		rp.tripAt = append(rp.tripAt, len(rp.bytes))
+		if rp.bytes, err = p.AppendTrip(rp.bytes, &trips[i]); err != nil {
+			return nil, fmt.Errorf("cannot encode trip[%d]: %v", i, err)
+		}
+		rp.ends = append(rp.ends, len(rp.bytes))
+	}
+	if len(garbage) > 0 {
+		rp.bytes = append(rp.bytes, garbage...)
+		rp.ends = append(rp.ends, len(rp.bytes))
+	}
+	if end {
+		rp.endAt = len(rp.bytes)
+		rp.bytes = wire.AppendEnd(rp.bytes)
+		rp.ends = append(rp.ends, len(rp.bytes))
+	}
+	return rp, nil
+}
+
+var rePoint = regexp.MustCompile(`^(?:(\d+)|trip\[(\d+)\](?:\.(size|date|departure|duration|changes|trainType))?|end)([+-]\d+)?$`)
+
+// point resolves a POINT of serve: a byte offset, trip[i], trip[i].field
+// (its middle; a string's middle of its data), or end, plus or minus N.
+func (rp *reply) point(spec string) (int, error) {
+	m := rePoint.FindStringSubmatch(spec)
+	if m == nil {
+		return 0, fmt.Errorf("point %q: want N, trip[I], trip[I].FIELD or end, then optionally +N or -N", spec)
+	}
+	var off int
+	switch {
+	case m[1] != "":
+		off, _ = strconv.Atoi(m[1])
+	case strings.HasPrefix(spec, "end"):
+		if rp.endAt < 0 {
+			return 0, fmt.Errorf("point %q: the reply has no end marker", spec)
+		}
+		off = rp.endAt
+	default:
+		i, _ := strconv.Atoi(m[2])
+		if i >= len(rp.tripAt) {
+			return 0, fmt.Errorf("point %q: the reply has %d trips", spec, len(rp.tripAt))
+		}
+		off = rp.tripAt[i]
+		if f := m[3]; f != "" && f != "size" {
+			start := off + 2
+			end := rp.ends[i]
+			for _, sp := range rp.p.Spans(wire.KindTrip, rp.bytes[start:end]) {
+				if sp.Field != f {
+					continue
+				}
+				if sp.Data >= 0 && sp.End > sp.Data {
+					off = start + sp.Data + (sp.End-sp.Data)/2
+				} else {
+					off = start + sp.Start + (sp.End-sp.Start)/2
+				}
+			}
+		}
+	}
+	if m[4] != "" {
+		d, _ := strconv.Atoi(m[4])
+		off += d
+	}
+	if off < 0 || off > len(rp.bytes) {
+		return 0, fmt.Errorf("point %q is byte %d, outside the %d-byte reply", spec, off, len(rp.bytes))
+	}
+	return off, nil
+}
+
+// fragmented is the variant's cut: seeded random pieces, at most about 64
+// of them whatever the reply's size, and at least two where it can.
+func fragmented(seed int64, n int) shape.Shape {
+	hi := max(7, n/64)
+	hi = min(hi, max(1, n-1))
+	return shape.Shape{Random: true, Seed: seed, RandomMin: 1, RandomMax: hi}
+}
+
+// serve writes the reply to r's search as spec says.
+func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serveSpec) error {
+	if r.reply != nil {
+		return errors.New("serve: this search has been answered already")
+	}
+	trips, err := s.makeTrips(r, spec.trips, spec.fields)
+	if err != nil {
+		return err
+	}
+	layout := r.profile
+	if spec.otherProfile {
+		layout = wire.Qt5
+		if r.profile == wire.Qt5 {
+			layout = wire.Qt4
+		}
+	}
+	if spec.stall {
+		trips, spec.noEnd, spec.then = nil, true, "keep-open"
+	}
+	rp, err := buildReply(layout, trips, spec.garbage, !spec.noEnd)
+	if err != nil {
+		return err
+	}
+	out := rp.bytes
+	if spec.truncate != "" {
+		k, err := rp.point(spec.truncate)
+		if err != nil {
+			return err
+		}
+		out = out[:k]
+	}
+	sh, perBlock, err := s.replyShape(spec, rp, len(out))
+	if err != nil {
+		return err
+	}
+	served := &servedReply{
+		profile: layout, trips: trips, bytes: out, tripAt: rp.tripAt,
+		complete: len(out) == len(rp.bytes) && !spec.noEnd && len(spec.garbage) == 0,
+	}
+	r.reply = served
+	pieces, _ := sh.Pieces(len(out))
+	how := fmt.Sprintf("%d trips in %v, %d of %d bytes", len(trips), layout, len(out), len(rp.bytes))
+	if perBlock {
+		how += ", one write per block"
+	}
+	if len(pieces) > 1 || sh.Delay > 0 {
+		how += fmt.Sprintf(", cut %v into %d pieces", sh, len(pieces))
+		if len(pieces) <= 16 {
+			how += fmt.Sprint(" ", pieces)
+		}
+	}
+	how += ", then " + spec.then
+	served.what = how
+	logf("> reply: %s", how)
+	s.logReply(logf, rp, len(out))
+
+	opts := []shape.Option{shape.WithWriteTimeout(s.suite.timeout)}
+	if perBlock && len(rp.ends) > maxPacedBlocks {
+		// Hundreds of paced writes take seconds; the book's server does
+		// not pause between blocks either.
+		opts = append(opts, shape.WithPause(0))
+	}
+	w, err := shape.NewWriter(r.conn, sh, opts...)
+	if err != nil {
+		return err
+	}
+	var werr error
+	if perBlock {
+		start := 0
+		for _, end := range rp.ends {
+			if werr != nil || start >= len(out) {
+				break
+			}
+			_, werr = w.Write(out[start:min(end, len(out))])
+			start = end
+		}
+	} else if len(out) > 0 {
+		_, werr = w.Write(out)
+	}
+	if werr == nil {
+		werr = w.Flush()
+	}
+	served.ended = time.Now()
+	if werr != nil {
+		logf("writing the reply stopped: %v (the client may have closed)", werr)
+	}
+	switch spec.then {
+	case "close":
+		// A FIN, as the book's server's close sends; tripcheck keeps
+		// reading to see what the client does next.
+		if err := r.conn.CloseWrite(); err != nil {
+			logf("close: %v", err)
+		}
+	case "reset":
+		if err := shape.Reset(r.conn); err != nil {
+			logf("reset: %v", err)
+		}
+	case "keep-open":
+	default:
+		return fmt.Errorf("-then %q: want close, reset or keep-open", spec.then)
+	}
+	return nil
+}
+
+// maxPacedBlocks is the most blocks written one per write with a pause
+// between them (shape.DefaultPause), so that a client reading as they come
+// reads them one by one; longer replies go without the pause.
+const maxPacedBlocks = 64
+
+// replyShape is the shape of the reply's writes, and whether each block is
+// its own write.
+func (s *clientSession) replyShape(spec serveSpec, rp *reply, n int) (shape.Shape, bool, error) {
+	var sh shape.Shape
+	perBlock := spec.perBlock
+	ways := 0
+	v := spec.variant
+	if v == "" {
+		v = s.variant
+	}
+	if spec.variant != "" || (spec.shape == "" && spec.every == "" && spec.splitAt == "" && spec.at == nil) {
+		ways++
+		switch v {
+		case "", "whole":
+			perBlock = true
+		case "fragmented":
+			sh = fragmented(s.seed, n)
+		case "coalesced":
+		default:
+			return sh, false, fmt.Errorf("-variant %q: want whole, fragmented or coalesced", v)
+		}
+	}
+	if spec.shape != "" {
+		ways++
+		var err error
+		if sh, err = shape.Parse(spec.shape); err != nil {
+			return sh, false, err
+		}
+	}
+	if spec.every != "" {
+		ways++
+		if x, ok := strings.CutSuffix(spec.every, "blocks"); ok && len(rp.tripAt) > 0 {
+			f, err := strconv.ParseFloat(x, 64)
+			if err != nil || f <= 0 {
+				return sh, false, fmt.Errorf("-every %q: want N or Xblocks", spec.every)
+			}
+			sh.Every = max(1, int(math.Round(f*float64(rp.ends[0]))))
+		} else {
+			k, err := strconv.Atoi(spec.every)
+			if err != nil || k < 1 {
+				return sh, false, fmt.Errorf("-every %q: want N or Xblocks", spec.every)
+			}
+			sh.Every = k
+		}
+	}
+	if spec.splitAt != "" {
+		ways++
+		for _, p := range strings.Split(spec.splitAt, ",") {
+			off, err := rp.point(strings.TrimSpace(p))
+			if err != nil {
+				return sh, false, err
+			}
+			sh.At = append(sh.At, off)
+		}
+	}
+	if spec.at != nil {
+		ways++
+		sh.At = spec.at
+	}
+	if ways > 1 {
+		return sh, false, errors.New("serve: give one of -variant, -shape, -every, -split-at")
+	}
+	if spec.delay > 0 {
+		sh.Delay = spec.delay
+	}
+	if err := sh.Validate(); err != nil {
+		return sh, false, err
+	}
+	return sh, perBlock, nil
+}
+
+// logReply logs the reply block by block: the first 16 blocks, or all in
+// verbose mode.
+func (s *clientSession) logReply(logf func(string, ...any), rp *reply, n int) {
+	start := 0
+	for i, end := range rp.ends {
+		if start >= n {
+			break
+		}
+		if i == 16 && !s.suite.verbose {
+			logf("> … %d more blocks (-v shows them all)", len(rp.ends)-i)
+			break
+		}
+		b := rp.bytes[start:min(end, n)]
+		what := "garbage"
+		switch {
+		case i < len(rp.tripAt):
+			what = fmt.Sprintf("trip[%d]", i)
+		case start == rp.endAt:
+			what = "end marker"
+		}
+		cut := ""
+		if end > n {
+			cut = fmt.Sprintf(", cut after %d of %d bytes", n-start, end-start)
+		}
+		logf("> %s at %d%s: %s", what, start, cut, hexSnippet(b, 256))
+		start = end
+	}
+}
+
+// checkOutput waits for the client to exit and checks what it printed.
+func (s *clientSession) checkOutput(logf func(string, ...any), r *clientRun, want string) error {
+	if r.proc == nil {
+		return errors.New("output: no client process")
+	}
+	if r.reply == nil {
+		return errors.New("output: serve first")
+	}
+	waited := time.Now()
+	if !r.proc.wait(s.suite.ctx, s.suite.timeout) {
+		verb := "finish"
+		if want == "fails" {
+			verb = "give up"
+		}
+		return fmt.Errorf("the client did not %s within %v after the reply (%s): killed\n    client: %s", verb, s.suite.timeout, r.reply.what, r.proc.describe())
+	}
+	code := r.proc.exitCode()
+	logf("client exited %d after %v; stdout %d bytes, stderr %d bytes", code, time.Since(waited).Round(time.Millisecond), len(r.proc.stdout.Bytes()), len(r.proc.stderr.Bytes()))
+	if e := r.proc.stderr.String(); e != "" {
+		logf("client stderr:\n%s", indentBlock("stderr", e))
+	}
+	if code == ExitNotImplemented {
+		return &skipError{"the client does not implement this search (exit 89)"}
+	}
+	lines := printedLines(r.proc.stdout.Bytes())
+	logf("client printed:\n%s", showLines(lines))
+	rep := r.reply
+	var err error
+	switch want {
+	case "ok":
+		if !rep.complete {
+			return errors.New("output -ok: the reply served was not a complete answer")
+		}
+		err = checkSuccess(lines, code, rep.trips, rep)
+	case "fails":
+		err = checkFailure(lines, code, "a reply that "+rep.what)
+	case "either":
+		if code == 0 {
+			err = checkSuccess(lines, code, rep.trips, rep)
+			if err != nil {
+				err = fmt.Errorf("the client succeeded, but what it printed is not the trips sent (%s): %v", rep.what, err)
+			}
+		} else {
+			err = checkFailure(lines, code, "a reply that "+rep.what)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%v\n    served: %s", err, rep.what)
+	}
+	return nil
+}
+
+// checkCloses waits for the client to close its side.
+func (s *clientSession) checkCloses(logf func(string, ...any), r *clientRun, within time.Duration) error {
+	if r.watch == nil {
+		return errors.New("closes: no request was read")
+	}
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	w := r.watch
+	select {
+	case <-w.ended:
+	case <-timer.C:
+	case <-s.suite.ctx.Done():
+		return s.suite.ctx.Err()
+	}
+	extra, n := w.sent()
+	if n > 0 {
+		return fmt.Errorf("the client sent %d bytes after its request; it must send nothing more:\n%s", n, HexWindow(extra, 0))
+	}
+	select {
+	case <-w.ended:
+	default:
+		since := "its request"
+		if r.reply != nil {
+			since = "the reply (" + r.reply.what + ")"
+		}
+		return fmt.Errorf("the client did not close the connection within %v of %s", within, since)
+	}
+	w.mu.Lock()
+	how, err, at, ours := w.how, w.err, w.at, w.ourside
+	w.mu.Unlock()
+	if ours {
+		return errors.New("closes: tripcheck closed the connection first (use serve -then keep-open)")
+	}
+	if how != EndClose && how != EndReset {
+		return fmt.Errorf("the connection ended by %s (%v), not by the client's close", how, err)
+	}
+	after := ""
+	if r.reply != nil && !r.reply.ended.IsZero() {
+		after = fmt.Sprintf(" %v after the reply", at.Sub(r.reply.ended).Round(time.Millisecond))
+	}
+	logf("the client closed the connection (%s)%s and sent nothing after its request", how, after)
+	return nil
+}
+
+// runSweep runs the sweep command.
+func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+	mode, n, ntrips := str(fs, "mode"), intFlag(fs, "n"), intFlag(fs, "trips")
+	if len(args) != 0 {
+		ts.Fatalf("usage: sweep -mode split|random|truncate [-n N] [-trips N]")
+	}
+	var specs []serveSpec
+	var want []string
+	switch mode {
+	case "split":
+		p := s.suite.fixedProfile()
+		if p == 0 {
+			p = wire.Qt4
+		}
+		// One cut inside each block per run, a different offset each time,
+		// until every offset inside a trip block has been a cut; the end
+		// marker is cut between its two bytes every run.
+		tripLen := 2 + p.TripSize(&wire.Trip{TrainType: wire.Str("InterCity")})
+		offsets := tripLen - 1
+		runs := (offsets + ntrips - 1) / max(ntrips, 1)
+		for run := 0; run < runs; run++ {
+			var at []int
+			for b := 0; b < ntrips; b++ {
+				at = append(at, b*tripLen+1+(run*ntrips+b)%offsets)
+			}
+			at = append(at, ntrips*tripLen+1)
+			specs = append(specs, serveSpec{trips: ntrips, at: at, then: "close"})
+			want = append(want, "ok")
+		}
+	case "random":
+		for i := 0; i < n; i++ {
+			sh := shape.Shape{Random: true, Seed: s.seed + int64(i), RandomMin: 1, RandomMax: 7}
+			specs = append(specs, serveSpec{trips: ntrips, shape: sh.String(), then: "close"})
+			want = append(want, "ok")
+		}
+	case "truncate":
+		for _, pt := range []string{"trip[0].size+1", "trip[1].date", "trip[2].departure", "trip[3].trainType", "end+1"} {
+			specs = append(specs, serveSpec{trips: max(ntrips, 4), truncate: pt, then: "close", variant: "whole"})
+			want = append(want, "fails")
+		}
+	default:
+		ts.Fatalf("sweep: -mode %q: want split, random or truncate", mode)
+	}
+	if s.suite.listen() {
+		s.t.Skip(fmt.Sprintf("needs --exec: %d runs of the client, each with its output checked", len(specs)))
+	}
+	for i, spec := range specs {
+		var buf strings.Builder
+		logf := func(format string, args ...any) { fmt.Fprintf(&buf, "    "+format+"\n", args...) }
+		err := func() error {
+			r, err := s.search(logf, DefaultRequest())
+			if err != nil {
+				return err
+			}
+			defer r.close()
+			if err := s.serve(logf, r, spec); err != nil {
+				return err
+			}
+			return s.checkOutput(logf, r, want[i])
+		}()
+		if err != nil {
+			ts.Logf("run %d of %d:\n%s", i+1, len(specs), strings.TrimRight(buf.String(), "\n"))
+			var se *skipError
+			if errors.As(err, &se) {
+				s.fatal(ts, err)
+			}
+			ts.Fatalf("run %d of %d: %v", i+1, len(specs), err)
+		}
+		ts.Logf("run %d of %d: %s: as required", i+1, len(specs), s.cur.reply.what)
+	}
+}
