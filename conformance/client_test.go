@@ -322,4 +322,3 @@ func TestClientListenNobody(t *testing.T) {
 		t.Errorf("profile %q without a client", rep.Profile)
 	}
 }
-
