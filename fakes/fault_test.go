@@ -125,12 +125,17 @@ func TestFaultShapesOnTheWire(t *testing.T) {
 			if got := bytes.Join(pieces, nil); !bytes.Equal(got, reply) {
 				t.Fatalf("bytes\n got %x\nwant %x", got, reply)
 			}
+			// Each piece is one segment, so a read ends where a piece
+			// ends. A reader slower than the delay may get two pieces in
+			// one read, so fewer reads are no failure.
 			var sizes []int
 			for _, p := range pieces {
 				sizes = append(sizes, len(p))
 			}
-			if !equalInts(sizes, c.want) {
-				t.Errorf("reads of %v bytes, want %v", sizes, c.want)
+			if !cutsWithin(sizes, c.want) {
+				t.Errorf("reads of %v bytes, not made of the pieces %v", sizes, c.want)
+			} else if len(sizes) != len(c.want) {
+				t.Logf("reads of %v bytes: a busy reader joined some of the pieces %v", sizes, c.want)
 			}
 			// The server cannot send faster than its delay allows.
 			if least := time.Duration(len(c.want)-1) * 30 * time.Millisecond; time.Since(start) < least {
@@ -140,12 +145,18 @@ func TestFaultShapesOnTheWire(t *testing.T) {
 	}
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
+// cutsWithin reports whether every read ends where a piece ends.
+func cutsWithin(reads, pieces []int) bool {
+	ends := map[int]bool{}
+	off := 0
+	for _, p := range pieces {
+		off += p
+		ends[off] = true
 	}
-	for i := range a {
-		if a[i] != b[i] {
+	off = 0
+	for _, r := range reads {
+		off += r
+		if !ends[off] {
 			return false
 		}
 	}

@@ -82,7 +82,7 @@ func TestLoadSlow(t *testing.T) {
 		wantClosed int
 	}{{netTimeout, 0}, {100 * time.Millisecond, 20}} {
 		s := startServer(t, WithTimeout(c.timeout))
-		res, err := Load(context.Background(), LoadConfig{Addr: s.Addr(), Concurrency: 2, Duration: 400 * time.Millisecond, Slow: 20})
+		res, err := Load(context.Background(), LoadConfig{Addr: s.Addr(), Concurrency: 2, Duration: time.Second, Slow: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
