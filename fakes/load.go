@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -204,16 +205,13 @@ func loadErrorKind(err error) string {
 }
 
 // slowConns are the connections that send half a request and stall.
+// They have no goroutine of their own: whether the server closed one is
+// read once, at the end of the run.
 type slowConns struct {
-	conns  []net.Conn
-	closed atomic.Int64 // closed by the server while the run went on
-	done   sync.WaitGroup
-	mu     sync.Mutex
-	ending bool
+	conns []net.Conn
 }
 
-// openSlow opens cfg.Slow connections, sends half a request on each, and
-// watches for the server closing them.
+// openSlow opens cfg.Slow connections and sends half a request on each.
 func openSlow(ctx context.Context, cfg LoadConfig, half []byte, res *LoadResult) *slowConns {
 	s := &slowConns{}
 	timeout := cfg.Timeout
@@ -251,37 +249,21 @@ func openSlow(ctx context.Context, cfg LoadConfig, half []byte, res *LoadResult)
 		}()
 	}
 	wg.Wait()
-	for _, c := range s.conns {
-		s.done.Add(1)
-		go func() {
-			defer s.done.Done()
-			c.SetReadDeadline(time.Time{})
-			buf := make([]byte, 64)
-			for {
-				if _, err := c.Read(buf); err != nil {
-					s.mu.Lock()
-					if !s.ending {
-						s.closed.Add(1)
-					}
-					s.mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
 	return s
 }
 
-// close ends the slow connections and counts those the server closed.
+// close counts the slow connections the server has closed (a read that
+// ends otherwise than by the deadline: EOF, a reset) and closes them all.
 func (s *slowConns) close(res *LoadResult) {
-	s.mu.Lock()
-	s.ending = true
-	s.mu.Unlock()
+	deadline := time.Now().Add(20 * time.Millisecond) // one wait for all
+	buf := make([]byte, 64)
 	for _, c := range s.conns {
+		c.SetReadDeadline(deadline)
+		if _, err := c.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			res.SlowClosed++
+		}
 		c.Close()
 	}
-	s.done.Wait()
-	res.SlowClosed = int(s.closed.Load())
 }
 
 // histogram counts durations in buckets 1% wide, so that any number of
