@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tripcheck/tripcheck/conformance"
+)
+
+// clientContract is the exec contract, as --help shows it.
+const clientContract = `The exec contract. tripcheck runs TEMPLATE once per search. TEMPLATE is split
+into arguments as a shell splits words (single quotes, double quotes,
+backslash), but no shell runs: each placeholder is filled inside its argument,
+so values with spaces or quotes stay one argument. Placeholders:
+  {host} {port} {addr}  where tripcheck listens for this search (127.0.0.1, a
+                        new port each time; {addr} is host:port)
+  {from} {to}           the cities, UTF-8
+  {date}                yyyy-MM-dd (-yyyy-MM-dd before year 1)
+  {time}                HH:mm:ss.zzz
+  {flag}                D (departure) or A (arrival)
+  {profile}             qt4 or qt5 (needs --profile qt4 or qt5)
+A null value is the argument @null; an empty string is an empty argument.
+The client connects once, sends one request for that search and reads the
+reply. On success it prints one line per trip, in the order received,
+  <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
+(a null date or time is @null), then END <n>, and exits 0. On a failed search
+it prints one line ERROR <reason>, no trip, and exits non-zero. Exit status 89
+means "not implemented": the scenario is skipped.`
+
+func newClientCmd(e *env) *cobra.Command {
+	var f suiteFlags
+	var execTmpl, listen string
+	var wait time.Duration
+	cmd := &cobra.Command{
+		Use:   "client (--exec TEMPLATE | --listen ADDR)",
+		Short: "Check a Trip client, byte by byte",
+		Long: `client runs the client suite: tripcheck plays the server and checks what the
+client sends, what it does on the wire, and (with --exec) what it prints.
+
+With --exec, tripcheck runs the client itself, once per search, each with a
+listener of its own, in parallel (--parallel); a client still running at the
+step timeout (--timeout, default 5s) is killed. With --listen, tripcheck
+listens at ADDR and each connection gets the next scenario, one at a time: the
+terminal says which scenario waits. The values are then the person's, so the
+request is checked for validity, not equality, and the checks of the printed
+output skip ("needs --exec").
+
+` + clientContract + `
+
+Each scenario checks one MUST or SHOULD sentence of the protocol. The output
+is a tree by area, a recap of failures with their requirement and an
+explanation, and last the line "N passed, N failed, N skipped". Exit status: 0
+when every required check passed, 1 when one failed, 2 on a usage or setup
+error.`,
+		Example: `  tripcheck client --exec 'myclient --host {host} --port {port} {from} {to} {date} {time} {flag}'
+  tripcheck client --exec 'tripclient --host {host} --port {port} --version 4.3 {from} {to} {date} {time} {flag}' --profile qt4
+  tripcheck client --listen 127.0.0.1:6178          # then press Search in your client
+  tripcheck client --exec '...' --run framing --strict -v --junit report.xml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			profile, err := f.profileFlag()
+			if err != nil {
+				return err
+			}
+			extra, err := f.extraScenarios()
+			if err != nil {
+				return err
+			}
+			expect, err := readExpectFail(f.expectFail)
+			if err != nil {
+				return err
+			}
+			o := conformance.ClientOptions{
+				Exec:       execTmpl,
+				Profile:    profile,
+				Timeout:    f.timeout,
+				Wait:       wait,
+				Run:        f.run,
+				Skip:       f.skip,
+				Strict:     f.strict,
+				Seed:       f.seedValue(),
+				Parallel:   f.parallel,
+				Extra:      extra,
+				ExpectFail: expect,
+				Verbose:    f.verbose,
+			}
+			all, err := conformance.ClientScenarios(&o)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			if f.list {
+				listScenarios(e.stdout, all)
+				return nil
+			}
+			if f.commands {
+				listCommands(e.stdout, conformance.ClientCommands())
+				return nil
+			}
+			if err := checkKnown(expect, all); err != nil {
+				return err
+			}
+			if (execTmpl == "") == (listen == "") {
+				return usageError("give the client with --exec TEMPLATE or wait for it with --listen ADDR (one of them)")
+			}
+			if execTmpl != "" {
+				if _, err := conformance.ParseTemplate(execTmpl); err != nil {
+					return usageError("--exec: %v", err)
+				}
+			} else {
+				ln, err := net.Listen("tcp", listen)
+				if err != nil {
+					return usageError("--listen: %v", err)
+				}
+				defer ln.Close()
+				o.Listener = ln
+				fmt.Fprintf(e.stderr, "tripcheck listens at %s; each search by your client gets the next scenario (seed %d)\n", ln.Addr(), o.Seed)
+				o.Prompt = func(p conformance.Prompt) { fmt.Fprintln(e.stderr, p.String()) }
+			}
+			rep, err := conformance.RunClient(e.ctx, o)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			return e.writeReports(rep, &f)
+		},
+	}
+	f.register(cmd)
+	// The client suite waits for a process to start and finish: a longer
+	// default step timeout than the server suite's.
+	f.timeout = conformance.DefaultClientTimeout
+	cmd.Flags().Lookup("timeout").DefValue = conformance.DefaultClientTimeout.String()
+	cmd.Flags().StringVar(&execTmpl, "exec", "", "run the client as `TEMPLATE` for each search (see the exec contract)")
+	cmd.Flags().StringVar(&listen, "listen", "", "wait for the client at `ADDR` (host:port); each connection gets the next scenario")
+	cmd.Flags().DurationVar(&wait, "wait", conformance.DefaultListenWait, "with --listen, how long to wait for each search")
+	return cmd
+}
