@@ -59,6 +59,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(e),
 		newServerCmd(e),
+		newClientCmd(e),
 		newServeCmd(e),
 		newQueryCmd(e),
 		newLoadCmd(e),
