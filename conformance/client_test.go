@@ -40,7 +40,12 @@ func brokenTemplate(bin, mode string) string {
 	return "'" + bin + "' -mode " + mode + " -profile {profile} -timeout 4s -host {host} -port {port} {from} {to} {date} {time} {flag}"
 }
 
-// testSeed is a fresh seed, logged so that a failure can be replayed.
+// loadedTimeout is the step timeout of these tests: well above the
+// broken clients' own 4s, so that a loaded machine does not turn a client
+// that gives up in time into one that did not.
+const loadedTimeout = 10 * time.Second
+
+// clientTestSeed is a fresh seed, logged so that a failure can be replayed.
 func clientTestSeed(t *testing.T) int64 {
 	seed := rand.Int64N(1 << 31)
 	t.Logf("seed %d", seed)
@@ -74,7 +79,7 @@ func TestClientSuiteReference(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := conformance.RunClient(context.Background(), conformance.ClientOptions{
-				Exec: tc.exec, Profile: tc.profile, Strict: true, Seed: seed,
+				Exec: tc.exec, Profile: tc.profile, Timeout: loadedTimeout, Strict: true, Seed: seed,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -198,7 +203,7 @@ func TestBrokenClients(t *testing.T) {
 			sort.Strings(want)
 			for _, p := range wire.Profiles {
 				rep, err := conformance.RunClient(context.Background(), conformance.ClientOptions{
-					Exec: brokenTemplate(bin, e.mode), Profile: p,
+					Exec: brokenTemplate(bin, e.mode), Profile: p, Timeout: loadedTimeout,
 					Strict: true, Seed: seed, Run: e.run, Skip: e.skip,
 				})
 				if err != nil {
@@ -263,12 +268,12 @@ func TestClientListen(t *testing.T) {
 		defer wg.Done()
 		for p := range prompts {
 			req := conformance.DefaultRequest()
-			fakes.Query(context.Background(), p.Addr, &req, wire.Qt5, time.Second)
+			fakes.Query(context.Background(), p.Addr, &req, wire.Qt5, 3*time.Second)
 		}
 	}()
 	var seen []string
 	rep, err := conformance.RunClient(context.Background(), conformance.ClientOptions{
-		Listener: ln, Timeout: 3 * time.Second, Wait: 10 * time.Second, Strict: true, Seed: clientTestSeed(t),
+		Listener: ln, Timeout: loadedTimeout, Wait: 30 * time.Second, Strict: true, Seed: clientTestSeed(t),
 		Prompt: func(p conformance.Prompt) {
 			seen = append(seen, p.ID)
 			if !strings.Contains(p.String(), "run your client against "+ln.Addr().String()) {
