@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os/exec"
 	"strconv"
@@ -101,6 +102,15 @@ type clientSuite struct {
 }
 
 func (su *clientSuite) listen() bool { return su.ln != nil }
+
+// snip is how many bytes of a block the wire log shows: n, or all of them
+// in verbose mode.
+func (su *clientSuite) snip(n int) int {
+	if su.verbose {
+		return math.MaxInt
+	}
+	return n
+}
 
 func (su *clientSuite) fixedProfile() wire.Profile {
 	su.mu.Lock()

@@ -419,7 +419,9 @@ func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error
 	conn, err := acceptOne(s.suite.ctx, ln, s.suite.timeout, r.proc)
 	ln.Close()
 	if err != nil {
-		if r.proc.exited() && r.proc.exitCode() == ExitNotImplemented {
+		exited := r.proc.exited()
+		r.proc.kill()
+		if exited && r.proc.exitCode() == ExitNotImplemented {
 			return &skipError{"the client does not implement this search (exit 89)"}
 		}
 		return fmt.Errorf("%v\n    client: %s", err, r.proc.describe())
@@ -513,7 +515,7 @@ func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) err
 			if len(got) >= n {
 				r.request = got[:n:n]
 				extra := got[n:]
-				logf("< request %d bytes: %s", n, hexSnippet(r.request, 512))
+				logf("< request %d bytes: %s", n, hexSnippet(r.request, s.suite.snip(512)))
 				r.watch = startWatch(r.conn, extra, time.Now().Add(10*s.suite.timeout+s.suite.wait))
 				s.decodeRequest(logf, r)
 				return nil
@@ -800,19 +802,8 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 		complete: len(out) == len(rp.bytes) && !spec.noEnd && len(spec.garbage) == 0,
 	}
 	r.reply = served
-	pieces, _ := sh.Pieces(len(out))
-	how := fmt.Sprintf("%d trips in %v, %d of %d bytes", len(trips), layout, len(out), len(rp.bytes))
-	if perBlock {
-		how += ", one write per block"
-	}
-	if len(pieces) > 1 || sh.Delay > 0 {
-		how += fmt.Sprintf(", cut %v into %d pieces", sh, len(pieces))
-		if len(pieces) <= 16 {
-			how += fmt.Sprint(" ", pieces)
-		}
-	}
-	how += ", then " + spec.then
-	served.what = how
+	served.what = describeReply(spec, rp, out, sh, perBlock)
+	how := served.what
 	logf("> reply: %s", how)
 	s.logReply(logf, rp, len(out))
 
@@ -868,6 +859,47 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 // between them (shape.DefaultPause), so that a client reading as they come
 // reads them one by one; longer replies go without the pause.
 const maxPacedBlocks = 64
+
+// describeReply says in words what serve sends: "7 trips in qt4 (247
+// bytes), cut bytes-1 into 247 pieces, then close".
+func describeReply(spec serveSpec, rp *reply, out []byte, sh shape.Shape, perBlock bool) string {
+	if spec.stall {
+		return "no reply at all, the connection kept open (a stall)"
+	}
+	how := fmt.Sprintf("%d trips in %v", len(rp.tripAt), rp.p)
+	if spec.otherProfile {
+		how += " (the other profile's layout)"
+	}
+	if len(spec.garbage) > 0 {
+		how += fmt.Sprintf(", then the bytes %x", spec.garbage)
+	}
+	if spec.noEnd {
+		how += ", no end marker"
+	}
+	how += fmt.Sprintf(" (%d bytes)", len(rp.bytes))
+	if len(out) < len(rp.bytes) {
+		how += fmt.Sprintf(", cut at %s after %d bytes", spec.truncate, len(out))
+	}
+	pieces, _ := sh.Pieces(len(out))
+	switch {
+	case len(pieces) > 1 || sh.Delay > 0:
+		how += fmt.Sprintf(", cut %v into %d pieces", sh, len(pieces))
+		if len(pieces) <= 16 {
+			how += fmt.Sprint(" ", pieces)
+		}
+	case perBlock:
+		how += ", one write per block"
+	case len(out) > 0:
+		how += ", in one write"
+	}
+	switch spec.then {
+	case "keep-open":
+		how += ", then the connection kept open"
+	default:
+		how += ", then " + spec.then
+	}
+	return how
+}
 
 // replyShape is the shape of the reply's writes, and whether each block is
 // its own write.
@@ -964,7 +996,7 @@ func (s *clientSession) logReply(logf func(string, ...any), rp *reply, n int) {
 		if end > n {
 			cut = fmt.Sprintf(", cut after %d of %d bytes", n-start, end-start)
 		}
-		logf("> %s at %d%s: %s", what, start, cut, hexSnippet(b, 256))
+		logf("> %s at %d%s: %s", what, start, cut, hexSnippet(b, s.suite.snip(256)))
 		start = end
 	}
 }
@@ -1004,7 +1036,7 @@ func (s *clientSession) checkOutput(logf func(string, ...any), r *clientRun, wan
 		}
 		err = checkSuccess(lines, code, rep.trips, rep)
 	case "fails":
-		err = checkFailure(lines, code, "a reply that "+rep.what)
+		err = checkFailure(lines, code, "the reply ("+rep.what+")")
 	case "either":
 		if code == 0 {
 			err = checkSuccess(lines, code, rep.trips, rep)
@@ -1012,7 +1044,7 @@ func (s *clientSession) checkOutput(logf func(string, ...any), r *clientRun, wan
 				err = fmt.Errorf("the client succeeded, but what it printed is not the trips sent (%s): %v", rep.what, err)
 			}
 		} else {
-			err = checkFailure(lines, code, "a reply that "+rep.what)
+			err = checkFailure(lines, code, "the reply ("+rep.what+")")
 		}
 	}
 	if err != nil {
@@ -1044,9 +1076,9 @@ func (s *clientSession) checkCloses(logf func(string, ...any), r *clientRun, wit
 	default:
 		since := "its request"
 		if r.reply != nil {
-			since = "the reply (" + r.reply.what + ")"
+			since = "tripcheck sent " + r.reply.what
 		}
-		return fmt.Errorf("the client did not close the connection within %v of %s", within, since)
+		return fmt.Errorf("the client did not close the connection within %v after %s", within, since)
 	}
 	w.mu.Lock()
 	how, err, at, ours := w.how, w.err, w.at, w.ourside

@@ -1,0 +1,245 @@
+package conformance
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+func TestParseTemplate(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"words", "client --host {host}  --port {port}", []string{"client", "--host", "{host}", "--port", "{port}"}},
+		{"single quotes", `c 'a b' 'x"y' '' z`, []string{"c", "a b", `x"y`, "", "z"}},
+		{"double quotes", `c "a b" "x'y" "q\"r" "s\\t" "u\v"`, []string{"c", "a b", "x'y", `q"r`, `s\t`, `u\v`}},
+		{"backslash", `c a\ b \'x\' \\`, []string{"c", "a b", "'x'", `\`}},
+		{"joined", `c --from='{from}'"!" pre{to}post`, []string{"c", "--from={from}!", "pre{to}post"}},
+		{"tabs and newlines", "c\t{addr}\n{flag}", []string{"c", "{addr}", "{flag}"}},
+		{"path with spaces", `'/opt/my client/bin' {profile}`, []string{"/opt/my client/bin", "{profile}"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseTemplate(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Args, tc.want) {
+				t.Errorf("ParseTemplate(%q) = %q, want %q", tc.in, got.Args, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"", "   ", "c 'open", `c "open`, `c \`, "c {hots}", "c {host", "c {}"} {
+		if _, err := ParseTemplate(bad); err == nil {
+			t.Errorf("ParseTemplate(%q): no error", bad)
+		}
+	}
+}
+
+// Arguments quoted for a shell by quoteArgv split back into the same
+// arguments, whatever they hold.
+func TestParseTemplateRoundTrip(t *testing.T) {
+	alphabet := []rune("ab {}$`\"'\\\t\n-=@ü🚆")
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		args := make([]string, 1+r.IntN(4))
+		for i := range args {
+			var b strings.Builder
+			for range r.IntN(6) {
+				c := alphabet[r.IntN(len(alphabet))]
+				if c == '{' || c == '}' {
+					continue // braces name placeholders
+				}
+				b.WriteRune(c)
+			}
+			args[i] = b.String()
+		}
+		args[0] = "c" + args[0]
+		line := quoteArgv(args)
+		got, err := ParseTemplate(line)
+		if err != nil {
+			t.Fatalf("ParseTemplate(%q): %v", line, err)
+		}
+		if !reflect.DeepEqual(got.Args, args) {
+			t.Fatalf("ParseTemplate(%q) = %q, want %q", line, got.Args, args)
+		}
+	}
+}
+
+func FuzzParseTemplate(f *testing.F) {
+	for _, s := range []string{"c {host} '{from}' \"{to}\" \\{date}", "'", `"\`, "{"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tmpl, err := ParseTemplate(s)
+		if err != nil {
+			return
+		}
+		if len(tmpl.Args) == 0 {
+			t.Fatal("no arguments and no error")
+		}
+		vars := map[string]string{}
+		for _, p := range Placeholders {
+			vars[p] = "V"
+		}
+		argv, err := tmpl.Fill(vars)
+		if err != nil || len(argv) != len(tmpl.Args) {
+			t.Fatalf("Fill: %v", err)
+		}
+		for _, a := range argv {
+			if strings.ContainsAny(a, "{") {
+				t.Fatalf("argument %q keeps a placeholder", a)
+			}
+		}
+	})
+}
+
+func TestSearchVars(t *testing.T) {
+	tmpl, err := ParseTemplate("c {host} {port} {addr} {from} {to} {date} {time} {flag} {profile} x{from}y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := wire.Request{Type: 'S', From: wire.NullString, To: wire.Str(""), Date: wire.DateOf(-1, 12, 31), Time: wire.NullTime, Flag: 'A'}
+	got, err := tmpl.Fill(searchVars("127.0.0.1:6178", &r, wire.Qt5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"c", "127.0.0.1", "6178", "127.0.0.1:6178", "@null", "", "-0001-12-31", "@null", "A", "qt5", "x@nully"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Fill = %q, want %q", got, want)
+	}
+	r = DefaultRequest()
+	r.From = wire.Str(`Zürich "Hbf" 'x' 🚆`)
+	got, _ = tmpl.Fill(searchVars("[::1]:1", &r, 0))
+	if got[1] != "::1" || got[4] != `Zürich "Hbf" 'x' 🚆` || got[7] != "09:00:00.000" || got[8] != "D" || got[9] != "" {
+		t.Errorf("Fill = %q", got)
+	}
+}
+
+func TestPrintedLines(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":                  nil,
+		"END 0\n":           {"END 0"},
+		"END 0":             {"END 0"},
+		"a\r\nEND 1\r\n":    {"a", "END 1"},
+		"a\n\nEND 1\n":      {"a", "", "END 1"},
+		"ERROR x y\n":       {"ERROR x y"},
+		"\xff\xfe\nEND 1\n": {"\xff\xfe", "END 1"},
+	} {
+		if got := printedLines([]byte(in)); !reflect.DeepEqual(got, want) {
+			t.Errorf("printedLines(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckOutput(t *testing.T) {
+	trips := []wire.Trip{
+		{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")},
+		{Date: wire.NullDate, Departure: wire.NullTime, Duration: 8, Changes: 0, TrainType: wire.NullString},
+	}
+	rp, err := buildReply(wire.Qt4, trips, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := &servedReply{profile: wire.Qt4, trips: trips, bytes: rp.bytes, tripAt: rp.tripAt, complete: true}
+	good := []string{"2026-11-25 09:00:00.000 44 1 InterCity", "@null @null 8 0 ", "END 2"}
+	if got := ExpectedOutput(trips); !reflect.DeepEqual(got, good) {
+		t.Fatalf("ExpectedOutput = %q", got)
+	}
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		code  int
+		want  string // "" for no error, else a part of the message
+	}{
+		{"exact", good, 0, ""},
+		{"exit 1", good, 1, "exited with status 1"},
+		{"error", []string{"ERROR connection closed by server"}, 1, "failed on a complete, valid reply of 2 trips"},
+		{"short", good[:2], 0, `should be "END 2"`},
+		{"more", append(append([]string(nil), good...), "x"), 0, `after "END 2"`},
+		{"wrong duration", []string{good[0], "@null @null 9 0 ", "END 2"}, 0, "first difference in duration"},
+		{"wrong date", []string{"2026-11-26 09:00:00.000 44 1 InterCity", good[1], "END 2"}, 0, "trip[0] as sent, at byte 0"},
+	} {
+		t.Run("success/"+tc.name, func(t *testing.T) {
+			err := checkSuccess(tc.lines, tc.code, trips, served)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		code  int
+		want  string
+	}{
+		{"error", []string{"ERROR connection closed by server"}, 1, ""},
+		{"bare error", []string{"ERROR"}, 3, ""},
+		{"partial", []string{good[0], "ERROR closed"}, 1, "partial answer"},
+		{"success", good, 0, "for a complete answer"},
+		{"nothing", nil, 1, `no "ERROR <reason>" line`},
+		{"two errors", []string{"ERROR a", "ERROR b"}, 1, "2 ERROR lines"},
+		{"exit 0", []string{"ERROR a"}, 0, "exited 0"},
+		{"junk", []string{"oops"}, 1, `not "ERROR <reason>"`},
+	} {
+		t.Run("failure/"+tc.name, func(t *testing.T) {
+			err := checkFailure(tc.lines, tc.code, "the reply")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReplyPoint(t *testing.T) {
+	trips := make([]wire.Trip, 3)
+	for i := range trips {
+		trips[i] = wire.Trip{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.Str("InterCity")}
+	}
+	rp, err := buildReply(wire.Qt4, trips, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// qt4 InterCity blocks are 35 bytes: size 2, date 4, time 4, duration
+	// 2, changes 1, trainType 4+18.
+	for spec, want := range map[string]int{
+		"0": 0, "17": 17, "trip[0]": 0, "trip[1]": 35, "trip[2]+1": 71, "trip[1].size": 35,
+		"trip[0].date": 4, "trip[1].departure": 35 + 8, "trip[2].changes": 70 + 12,
+		"trip[0].trainType": 17 + 9, "end": 105, "end+1": 106, "end-1": 104, "107": 107,
+	} {
+		got, err := rp.point(spec)
+		if err != nil || got != want {
+			t.Errorf("point(%q) = %d, %v; want %d", spec, got, err, want)
+		}
+	}
+	for _, bad := range []string{"trip[3]", "108", "trip[0].nonsense", "end+9", "trip[0]-1", "", "trip"} {
+		if got, err := rp.point(bad); err == nil {
+			t.Errorf("point(%q) = %d, want an error", bad, got)
+		}
+	}
+}
+
+// The fragmented variant cuts any reply in at least two pieces where it
+// can, and in at most about 128 however long it is.
+func TestFragmented(t *testing.T) {
+	for _, n := range []int{2, 3, 35, 247, 17502, 64013} {
+		for seed := int64(0); seed < 20; seed++ {
+			p, err := fragmented(seed, n).Pieces(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p) < 2 || len(p) > 260 {
+				t.Errorf("n %d seed %d: %d pieces", n, seed, len(p))
+			}
+		}
+	}
+}
