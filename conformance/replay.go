@@ -1,0 +1,557 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tripcheck/tripcheck/pcap"
+	"github.com/tripcheck/tripcheck/shape"
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+// SuiteReplay is the suite name of replay reports.
+const SuiteReplay = "replay"
+
+// CompareMode says how Replay compares a live reply with the captured one.
+type CompareMode string
+
+const (
+	// CompareExact wants the same bytes, byte for byte, and the same end
+	// of the stream (close or reset).
+	CompareExact CompareMode = "exact"
+	// CompareStructure wants the same framing outcome (a fault in the
+	// same field, or none), the same field validity, the same number of
+	// trips, the end marker or not, bytes after it or not, and the same
+	// end of the stream.
+	CompareStructure CompareMode = "structure"
+)
+
+// ParseCompareMode reads "exact" or "structure".
+func ParseCompareMode(s string) (CompareMode, error) {
+	switch CompareMode(s) {
+	case CompareExact, CompareStructure:
+		return CompareMode(s), nil
+	}
+	return "", fmt.Errorf("conformance: compare mode %q: want exact or structure", s)
+}
+
+// DefaultReplayTimeout bounds each step of a replay that waits for the
+// server.
+const DefaultReplayTimeout = 2 * time.Second
+
+// ReplayOptions configure Replay.
+type ReplayOptions struct {
+	// Profile is the profile of every session; 0 detects it per session.
+	Profile wire.Profile
+	// Compare is CompareExact (the default) or CompareStructure.
+	Compare CompareMode
+	// Shape, when set, sends each request in this shape instead of the
+	// captured segmentation (the client's packets as pieces).
+	Shape *shape.Shape
+	// Timeout bounds every step that waits for the server
+	// (DefaultReplayTimeout): the connection, each piece written, the
+	// reply, the close after it.
+	Timeout time.Duration
+	// Capture says how to find sessions in the capture.
+	Capture pcap.Options
+	// Source names the capture in the report.
+	Source string
+	// Progress, if set, gets each result as it is made.
+	Progress func(Result)
+}
+
+func (o *ReplayOptions) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return DefaultReplayTimeout
+	}
+	return o.Timeout
+}
+
+const replayRequirement = "The server MUST answer each captured request as the capture shows: byte for byte with --compare exact; with the same framing, field validity, trip count and close with --compare structure."
+
+// Replay sends the request of each Trip session in the capture read from r
+// to the server at addr, one session at a time, keeping the captured
+// segmentation (or o.Shape) and the captured half-close, and compares the
+// reply with the captured one. Each session gives one Result,
+// "session[N]/replay". An error means the capture could not be read or
+// the server could not be reached at all.
+func Replay(ctx context.Context, r io.Reader, addr string, o ReplayOptions) (*Report, CaptureInfo, error) {
+	if o.Compare == "" {
+		o.Compare = CompareExact
+	}
+	if _, err := ParseCompareMode(string(o.Compare)); err != nil {
+		return nil, CaptureInfo{}, err
+	}
+	if o.Shape != nil {
+		if err := o.Shape.Validate(); err != nil {
+			return nil, CaptureInfo{}, err
+		}
+	}
+	probe, err := (&net.Dialer{Timeout: o.timeout()}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, CaptureInfo{}, fmt.Errorf("conformance: cannot connect to %s: %v", addr, err)
+	}
+	probe.Close()
+	pr, err := pcap.NewReader(r, o.Capture)
+	if err != nil {
+		return nil, CaptureInfo{}, err
+	}
+	start := time.Now()
+	rep := &Report{Suite: SuiteReplay, Target: addr, Started: start}
+	if o.Source != "" {
+		rep.Target = o.Source + " → " + addr
+	}
+	rep.Profile, rep.ProfileNote = "auto", "detected per session; compare "+string(o.Compare)
+	if o.Profile != 0 {
+		rep.Profile, rep.ProfileNote = o.Profile.String(), "given; compare "+string(o.Compare)
+	}
+	var readErr error
+	for {
+		if err := ctx.Err(); err != nil {
+			readErr = err
+			break
+		}
+		s, err := pr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		res := replaySession(ctx, s, addr, &o)
+		rep.Results = append(rep.Results, res)
+		if o.Progress != nil {
+			o.Progress(res)
+		}
+	}
+	rep.Duration = time.Since(start)
+	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
+	rep.Tally()
+	return rep, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+}
+
+// sessionProfile is the profile of a session: given, or detected as the
+// passive checks detect it.
+func sessionProfile(s *pcap.Session, given wire.Profile) (wire.Profile, string) {
+	c := &sessionCheck{s: s, o: &PassiveOptions{Profile: given}, req: s.Up.Contiguous(), reply: s.Down.Contiguous()}
+	c.profile()
+	return c.p, c.profNote
+}
+
+// capturedEnding is how the captured server ended its stream: "close",
+// "reset", or "" when the capture does not show it.
+func capturedEnding(st *pcap.Stream) Ending {
+	switch {
+	case st.FIN.Seen() && (!st.RST.Seen() || st.FIN.Packet < st.RST.Packet):
+		return EndClose
+	case st.RST.Seen():
+		return EndReset
+	}
+	return ""
+}
+
+// halfCloses says whether the captured client ended its side before the
+// server's reply was over: the replay then half-closes after the request.
+func halfCloses(s *pcap.Session) bool {
+	end := s.Up.FIN
+	if !end.Seen() {
+		end = s.Up.RST
+	}
+	if !end.Seen() {
+		return false
+	}
+	switch {
+	case s.Down.FIN.Seen():
+		return end.Packet < s.Down.FIN.Packet
+	case s.Down.RST.Seen():
+		return end.Packet < s.Down.RST.Packet
+	case len(s.Down.Segments) > 0:
+		return end.Packet < s.Down.Segments[len(s.Down.Segments)-1].Packet
+	}
+	return true
+}
+
+func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayOptions) Result {
+	res := Result{
+		ID:          fmt.Sprintf("session[%d]/replay", s.Index),
+		Area:        fmt.Sprintf("session[%d]", s.Index),
+		Level:       Must,
+		Requirement: replayRequirement,
+		Required:    true,
+	}
+	begin := time.Now()
+	defer func() {
+		res.Duration = time.Since(begin)
+		res.DurationMS = float64(res.Duration.Microseconds()) / 1000
+	}()
+	p, note := sessionProfile(s, o.Profile)
+	var log strings.Builder
+	fmt.Fprintf(&log, "session %d: %v → %v, packets %d–%d, profile %v (%s)\n", s.Index, s.Client, s.Server, s.FirstPacket, s.LastPacket, p, note)
+	finish := func(st Status, msg string) Result {
+		res.Status, res.Message, res.Log = st, msg, strings.TrimRight(log.String(), "\n")
+		return res
+	}
+	req := s.Up.Contiguous()
+	if !s.Up.Complete() {
+		return finish(Skip, "nothing to replay: "+unknownWhy(s.Up, s, "request"))
+	}
+	if len(req) == 0 && !s.Up.Closed() {
+		return finish(Skip, "nothing to replay: the client sent nothing")
+	}
+	sh := shape.Shape{At: s.Up.Cuts()}
+	if o.Shape != nil {
+		sh = *o.Shape
+		sh.Then = shape.ThenClose
+	}
+	half := halfCloses(s)
+	fmt.Fprintf(&log, "send %d bytes as %s%s\n", len(req), sh.String(), map[bool]string{true: ", then half-close", false: ""}[half])
+	timeout := o.timeout()
+	nc, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return finish(Fail, fmt.Sprintf("cannot connect: %v", err))
+	}
+	defer nc.Close()
+	sc, err := shape.NewConn(nc, sh, shape.WithWriteTimeout(timeout))
+	if err != nil {
+		return finish(Fail, err.Error())
+	}
+	if len(req) > 0 {
+		if _, err := sc.Write(req); err != nil {
+			return finish(Fail, fmt.Sprintf("sending the request: %v", err))
+		}
+	}
+	if half {
+		if err := sc.CloseWrite(); err != nil {
+			return finish(Fail, fmt.Sprintf("half-closing after the request: %v", err))
+		}
+	}
+	obs := ObserveReply(nc, p, time.Now().Add(timeout), timeout, func(f string, a ...any) { fmt.Fprintf(&log, f+"\n", a...) })
+	fmt.Fprintf(&log, "live reply: %s\n", obs.Summary())
+	want := s.Down.Contiguous()
+	complete := s.Down.Complete() || len(want) == 0 && int64(len(want)) == s.Down.Len
+	if !complete {
+		fmt.Fprintf(&log, "the captured reply is incomplete (%s): only its first %d bytes are compared\n", unknownWhy(s.Down, s, "reply"), len(want))
+	}
+	capEnd := capturedEnding(s.Down)
+	var diffs []string
+	switch o.Compare {
+	case CompareStructure:
+		diffs = compareStructure(want, obs, p, complete, capEnd)
+	default:
+		got := obs.Bytes
+		if !complete && len(got) > len(want) {
+			got = got[:len(want)]
+		}
+		if err := Compare(want, got, p, wire.Replies); err != nil {
+			var m *Mismatch
+			if errors.As(err, &m) {
+				log.WriteString(m.Error() + "\n")
+				head, _, _ := strings.Cut(m.Error(), "\n")
+				diffs = append(diffs, "the reply "+head)
+			} else {
+				diffs = append(diffs, err.Error())
+			}
+		}
+		if complete && capEnd != "" && obs.How != capEnd {
+			diffs = append(diffs, fmt.Sprintf("the server ended the stream by %s where the capture shows a %s", obs.How, capEnd))
+		}
+	}
+	if len(diffs) > 0 {
+		return finish(Fail, strings.Join(diffs, "; "))
+	}
+	return finish(Pass, "")
+}
+
+// shapeOf summarises a reply stream for CompareStructure.
+type shapeOf struct {
+	fault  string // the field of the first framing fault, or ""
+	ended  bool
+	trips  int
+	valid  bool // every trip valid
+	after  bool // bytes after the end marker
+	ending Ending
+}
+
+func structureOf(b []byte, p wire.Profile, ending Ending, closed bool) shapeOf {
+	var s shapeOf
+	s.valid, s.ending = true, ending
+	d := wire.NewDecoder(p, wire.Replies)
+	d.Feed(b)
+	for {
+		var m wire.Message
+		err := d.Next(&m)
+		if err == wire.ErrNeedMore {
+			break
+		}
+		if err != nil {
+			var de *wire.DecodeError
+			if errors.Is(err, wire.ErrAfterEnd) {
+				s.after = true
+				break
+			}
+			if errors.As(err, &de) && s.fault == "" {
+				s.fault = de.Field
+			}
+			if m.Kind != wire.KindTrip {
+				break
+			}
+			continue
+		}
+		switch m.Kind {
+		case wire.KindTrip:
+			s.trips++
+			if m.Trip.Validate() != nil {
+				s.valid = false
+			}
+		case wire.KindEnd:
+			s.ended = true
+			s.after = int(m.Offset)+2 < len(b)
+		}
+		if s.ended {
+			break
+		}
+	}
+	if !s.ended && s.fault == "" && closed {
+		var de *wire.DecodeError
+		if err := d.Close(); errors.As(err, &de) {
+			s.fault = de.Field + " (" + de.Err.Error() + ")"
+		}
+	}
+	return s
+}
+
+func compareStructure(want []byte, obs *Observation, p wire.Profile, complete bool, capEnd Ending) []string {
+	c := structureOf(want, p, capEnd, complete && capEnd != "")
+	l := structureOf(obs.Bytes, p, obs.How, obs.How == EndClose || obs.How == EndReset)
+	var diffs []string
+	if c.fault != l.fault {
+		diffs = append(diffs, fmt.Sprintf("framing: the capture's fault %s, the live reply's %s", orNone(c.fault), orNone(l.fault)))
+	}
+	if c.trips != l.trips && (complete || l.trips < c.trips) {
+		diffs = append(diffs, fmt.Sprintf("%d trips where the capture has %d", l.trips, c.trips))
+	}
+	if c.valid != l.valid {
+		diffs = append(diffs, fmt.Sprintf("field validity: the capture's trips valid %v, the live reply's %v", c.valid, l.valid))
+	}
+	if complete {
+		if c.ended != l.ended {
+			diffs = append(diffs, fmt.Sprintf("end marker: the capture %v, the live reply %v", c.ended, l.ended))
+		}
+		if c.after != l.after {
+			diffs = append(diffs, fmt.Sprintf("bytes after the end marker: the capture %v, the live reply %v", c.after, l.after))
+		}
+		if capEnd != "" && c.ending != l.ending {
+			diffs = append(diffs, fmt.Sprintf("the server ended the stream by %s where the capture shows a %s", l.ending, c.ending))
+		}
+	}
+	return diffs
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return "in " + s
+}
+
+// TestReplay replays the capture in file to the server at addr inside go
+// test, one subtest per session: a session whose live reply differs from
+// the captured one fails its subtest with the explanation; a session that
+// cannot be replayed is skipped with the reason.
+func TestReplay(t *testing.T, file, addr string, o ReplayOptions) *Report {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatalf("conformance: %v", err)
+	}
+	defer f.Close()
+	if o.Source == "" {
+		o.Source = file
+	}
+	ctx := context.Background()
+	if dl, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	rep, info, err := Replay(ctx, f, addr, o)
+	if err != nil {
+		t.Fatalf("conformance: replay %s: %v", file, err)
+	}
+	for _, n := range info.Notes {
+		t.Logf("capture note: %v", n)
+	}
+	t.Logf("replay of %s against %s: %d sessions", file, addr, len(rep.Results))
+	for _, r := range rep.Results {
+		t.Run(r.ID, func(t *testing.T) {
+			switch r.Status {
+			case Skip:
+				t.Skip(r.Message)
+			case Fail:
+				t.Errorf("%s\nRequirement: %s\n%s\n%s", r.ID, r.Requirement, r.Message, r.Log)
+			}
+		})
+	}
+	return rep
+}
+
+// ReadSessions reads the Trip sessions of a capture into memory, for
+// ServeReplay: at most max of them (0: 10 000).
+func ReadSessions(r io.Reader, o pcap.Options, max int) ([]*pcap.Session, CaptureInfo, error) {
+	if max <= 0 {
+		max = 10000
+	}
+	pr, err := pcap.NewReader(r, o)
+	if err != nil {
+		return nil, CaptureInfo{}, err
+	}
+	var out []*pcap.Session
+	for {
+		s, err := pr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return out, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, err
+		}
+		if len(out) == max {
+			return out, CaptureInfo{}, fmt.Errorf("conformance: the capture holds more than %d sessions", max)
+		}
+		out = append(out, s)
+	}
+	return out, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, nil
+}
+
+// ServeOptions configure ServeReplay.
+type ServeOptions struct {
+	// Timeout bounds every read and write on a connection (default 30s):
+	// the request, each piece of the reply, the wait for the client to
+	// close when the captured server kept the connection open.
+	Timeout time.Duration
+	// Once stops after each session has been served once.
+	Once bool
+	// Logf, if set, gets one line per connection, and the differences
+	// between the request received and the captured one.
+	Logf func(format string, args ...any)
+}
+
+// ServeReplay plays the server side of captured sessions to whoever
+// connects to ln: each connection gets the next session (in turn, round
+// and round, or each once with o.Once). It reads the client's request (as
+// many bytes as the captured one, or until the client closes), sends the
+// captured reply with the captured segmentation, and ends the connection as
+// the captured server did: a close, a reset, or kept open until the client
+// closes. It returns when ctx is done (nil), after the last session with
+// Once (nil), or on an accept error; it closes ln and waits for its
+// connections.
+func ServeReplay(ctx context.Context, ln net.Listener, sessions []*pcap.Session, o ServeOptions) error {
+	if len(sessions) == 0 {
+		ln.Close()
+		return errors.New("conformance: no session to serve")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var stopped atomic.Bool
+	go func() {
+		<-ctx.Done()
+		stopped.Store(true)
+		ln.Close()
+	}()
+	var n int
+	var err error
+	for {
+		var c net.Conn
+		c, err = ln.Accept()
+		if err != nil {
+			if stopped.Load() {
+				err = nil
+			}
+			break
+		}
+		s := sessions[n%len(sessions)]
+		n++
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			serveSession(ctx, c, s, i, &o, logf)
+		}(n)
+		if o.Once && n == len(sessions) {
+			break
+		}
+	}
+	wg.Wait()
+	cancel()
+	return err
+}
+
+// serveSession plays one captured server side on c.
+func serveSession(ctx context.Context, c net.Conn, s *pcap.Session, n int, o *ServeOptions, logf func(string, ...any)) {
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	p, _ := sessionProfile(s, 0)
+	want := s.Up.Contiguous()
+	prefix := fmt.Sprintf("conn %d from %v: session %d", n, c.RemoteAddr(), s.Index)
+	// The request: as many bytes as the captured client sent.
+	got := make([]byte, 0, len(want))
+	buf := make([]byte, 4096)
+	c.SetReadDeadline(time.Now().Add(o.Timeout))
+	for len(got) < len(want) {
+		k, err := c.Read(buf[:min(len(buf), len(want)-len(got))])
+		got = append(got, buf[:k]...)
+		if err != nil {
+			break
+		}
+	}
+	if err := Compare(want, got, p, wire.Requests); err != nil {
+		var m *Mismatch
+		if errors.As(err, &m) {
+			head, _, _ := strings.Cut(m.Error(), "\n")
+			logf("%s: the request %s (served anyway)", prefix, head)
+		}
+	}
+	reply := s.Down.Contiguous()
+	sc, err := shape.NewConn(c, shape.Shape{At: s.Down.Cuts()}, shape.WithWriteTimeout(o.Timeout))
+	if err != nil {
+		logf("%s: %v", prefix, err)
+		return
+	}
+	if len(reply) > 0 {
+		if _, err := sc.Write(reply); err != nil {
+			logf("%s: writing the reply: %v", prefix, err)
+			return
+		}
+	}
+	end := capturedEnding(s.Down)
+	switch end {
+	case EndReset:
+		shape.Reset(c)
+	case EndClose:
+		// Close below.
+	default:
+		// The captured server kept the connection open: so do we, until
+		// the client closes or the timeout.
+		c.SetReadDeadline(time.Now().Add(o.Timeout))
+		io.Copy(io.Discard, c)
+		end = "kept open"
+	}
+	logf("%s: %d request bytes, sent %d reply bytes in %d pieces, then %s", prefix, len(got), len(reply), len(s.Down.Cuts())+1, end)
+}
