@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -326,4 +327,52 @@ func TestClientListenNobody(t *testing.T) {
 	if rep.Profile != "" {
 		t.Errorf("profile %q without a client", rep.Profile)
 	}
+}
+
+// Listen mode checks a request for validity: a flag other than D or A fails
+// request/default, with the field and its byte.
+func TestClientListenBadRequest(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	rep, err := conformance.RunClient(context.Background(), conformance.ClientOptions{
+		Listener: ln, Timeout: loadedTimeout, Wait: 30 * time.Second, Run: []string{"request/default"}, Seed: clientTestSeed(t),
+		Prompt: func(p conformance.Prompt) {
+			go func() {
+				defer close(done)
+				req := conformance.DefaultRequest()
+				req.Flag = 'X'
+				b, err := wire.Encoder{Profile: wire.Qt4, AllowIllegalWrites: true}.AppendRequest(nil, &req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				c, err := net.DialTimeout("tcp", p.Addr, loadedTimeout)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(loadedTimeout))
+				c.Write(b)
+				io.Copy(io.Discard, c)
+			}()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(loadedTimeout):
+		t.Fatal("the client was never asked to search")
+	}
+	r := rep.Results[0]
+	if r.Status != conformance.Fail || !strings.Contains(r.Message, "flag is neither 'D' nor 'A'") || !strings.Contains(r.Log, "request[0].flag") {
+		t.Errorf("%s: %s: %s\n%s", r.ID, r.Status, r.Message, r.Log)
+	}
+	t.Logf("%s\n%s", r.Message, r.Log)
 }
