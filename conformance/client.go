@@ -31,8 +31,7 @@ const (
 // Listener is set.
 type ClientOptions struct {
 	// Exec is the client's command line with placeholders (exec mode):
-	// tripcheck runs it once per search, see ParseTemplate and the exec
-	// contract in the package doc.
+	// tripcheck runs it once per search under ExecContract.
 	Exec string
 	// Listener is where tripcheck waits for the client (listen mode): each
 	// connection gets the next scenario, one at a time.
@@ -67,6 +66,35 @@ type ClientOptions struct {
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
 }
+
+// ExecContract is the exec contract of the client suite, a public
+// interface: what tripcheck gives a client it runs, and what it expects of
+// it. `tripcheck client --help` shows it.
+const ExecContract = `tripcheck runs TEMPLATE once per search. TEMPLATE is split into arguments as
+a shell splits words (single quotes, double quotes, backslash escapes), but
+no shell runs: each placeholder is filled in inside its argument, so a value
+with spaces or quotes stays one argument. Placeholders:
+  {host} {port} {addr}  where tripcheck listens for this search: 127.0.0.1 and a
+                        new port each time; {addr} is host:port
+  {from} {to}           the cities, UTF-8
+  {date}                yyyy-MM-dd (-yyyy-MM-dd before year 1)
+  {time}                HH:mm:ss.zzz
+  {flag}                D (a departure time) or A (an arrival time)
+  {profile}             qt4 or qt5 (only with --profile qt4 or qt5)
+A null value is the argument @null; an empty string is an empty argument.
+The environment variable TRIPCHECK_SCENARIO names the scenario.
+The client connects once to {host}:{port}, sends one request for that search
+and reads the reply. On success it prints on stdout one line per trip, in the
+order received,
+  <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
+(a null date or time is @null; duration and changes in decimal; the train
+type as UTF-8, possibly empty), then the line END <n>, and exits 0. On a failed
+search it prints one line ERROR <reason> and no trip line, and exits
+non-zero; it never prints part of an answer. Exit status 89 means "not
+implemented": the scenario is skipped. Lines end with \n (a \r before it is
+ignored); stderr is kept for the report. A client still running when a step
+times out (--timeout, 5s) is killed. tripcheck compares what the client
+printed with what it was sent.`
 
 // Prompt tells the person at a client, in listen mode, that a scenario
 // waits for a search.

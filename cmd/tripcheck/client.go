@@ -10,26 +10,6 @@ import (
 	"github.com/tripcheck/tripcheck/conformance"
 )
 
-// clientContract is the exec contract, as --help shows it.
-const clientContract = `The exec contract. tripcheck runs TEMPLATE once per search. TEMPLATE is split
-into arguments as a shell splits words (single quotes, double quotes,
-backslash), but no shell runs: each placeholder is filled inside its argument,
-so values with spaces or quotes stay one argument. Placeholders:
-  {host} {port} {addr}  where tripcheck listens for this search (127.0.0.1, a
-                        new port each time; {addr} is host:port)
-  {from} {to}           the cities, UTF-8
-  {date}                yyyy-MM-dd (-yyyy-MM-dd before year 1)
-  {time}                HH:mm:ss.zzz
-  {flag}                D (departure) or A (arrival)
-  {profile}             qt4 or qt5 (needs --profile qt4 or qt5)
-A null value is the argument @null; an empty string is an empty argument.
-The client connects once, sends one request for that search and reads the
-reply. On success it prints one line per trip, in the order received,
-  <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
-(a null date or time is @null), then END <n>, and exits 0. On a failed search
-it prints one line ERROR <reason>, no trip, and exits non-zero. Exit status 89
-means "not implemented": the scenario is skipped.`
-
 func newClientCmd(e *env) *cobra.Command {
 	var f suiteFlags
 	var execTmpl, listen string
@@ -48,7 +28,9 @@ terminal says which scenario waits. The values are then the person's, so the
 request is checked for validity, not equality, and the checks of the printed
 output skip ("needs --exec").
 
-` + clientContract + `
+The exec contract (--exec TEMPLATE):
+
+` + conformance.ExecContract + `
 
 Each scenario checks one MUST or SHOULD sentence of the protocol. The output
 is a tree by area, a recap of failures with their requirement and an
