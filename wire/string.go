@@ -178,7 +178,8 @@ func AppendString(b []byte, s String) []byte {
 //   - 0xFFFFFFFF: the null string.
 //   - an odd byte length: null, ErrOddStringLength (ReadCorruptData); the
 //     returned offset is after the length field.
-//   - data running past len(b): null, ErrPastEnd; offset after the length.
+//   - data running past len(b): null, ErrPastEnd; offset len(b), for
+//     QDataStream's readRawData consumes what there is.
 //   - a length field cut short: empty (not null), ErrPastEnd; offset len(b).
 func ReadString(b []byte, off int) (String, int, error) {
 	if off < 0 || len(b)-off < 4 {
@@ -193,7 +194,7 @@ func ReadString(b []byte, off int) (String, int, error) {
 		return String{}, off, ErrOddStringLength
 	}
 	if uint64(n) > uint64(len(b)-off) {
-		return String{}, off, ErrPastEnd
+		return String{}, len(b), ErrPastEnd
 	}
 	end := off + int(n)
 	return String{raw: b[off:end:end], set: true}, end, nil

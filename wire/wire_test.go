@@ -494,3 +494,24 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestReadStringPositions pins where each QString outcome leaves the read
+// position, as QDataStream leaves its device.
+func TestReadStringPositions(t *testing.T) {
+	for _, c := range []struct {
+		hex  string
+		want int
+		err  error
+	}{
+		{"ffffffff00", 4, nil},                         // null: after the length
+		{"0000000000410042", 4, nil},                   // empty: after the length
+		{"00000003004100", 4, wire.ErrOddStringLength}, // odd: after the length
+		{"0000000a00410042", 8, wire.ErrPastEnd},       // past the end: all consumed
+		{"0000", 2, wire.ErrPastEnd},                   // length cut short: all consumed
+	} {
+		_, n, err := wire.ReadString(unhex(t, c.hex), 0)
+		if n != c.want || !errors.Is(err, c.err) || (c.err == nil && err != nil) {
+			t.Errorf("%s: offset %d, %v; want %d, %v", c.hex, n, err, c.want, c.err)
+		}
+	}
+}
