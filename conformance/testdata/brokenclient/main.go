@@ -6,6 +6,9 @@
 //
 //	brokenclient [-mode MODE] [-profile qt4|qt5] [-timeout D] -host H -port P FROM TO DATE TIME FLAG
 //
+// -timeout bounds the whole search in mode ok (fakes.Query), and every
+// wait for the server in the other modes.
+//
 // FROM and TO are UTF-8, "@null" for a null string; DATE is yyyy-MM-dd or
 // @null; TIME is HH:mm:ss.zzz or @null; FLAG is D or A. It prints one line
 // per trip and "END n" and exits 0, or prints "ERROR <reason>" and exits 1;
@@ -225,7 +228,9 @@ func (c *client) search(addr string, r *wire.Request) ([]wire.Trip, error) {
 	}
 	defer conn.Close()
 	if c.mode != "no-timeout" {
-		conn.SetDeadline(time.Now().Add(c.timeout))
+		// The timeout is for silence: a slow but steady reply, on a
+		// loaded machine, goes on.
+		conn = &idleConn{conn, c.timeout}
 	}
 	if _, err := conn.Write(req); err != nil {
 		return nil, err
@@ -240,6 +245,22 @@ func (c *client) search(addr string, r *wire.Request) ([]wire.Trip, error) {
 		conn.Write(req)
 	}
 	return trips, err
+}
+
+// idleConn gives every read and write its own deadline.
+type idleConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.d))
+	return c.Conn.Read(p)
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(c.d))
+	return c.Conn.Write(p)
 }
 
 // readPerRead takes each read for one block.
