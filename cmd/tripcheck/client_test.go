@@ -190,3 +190,29 @@ func TestClientListenCommand(t *testing.T) {
 		}
 	}
 }
+
+// A user's own scenarios run beside the built-in ones, with the client
+// suite's commands.
+func TestClientOwnScenarios(t *testing.T) {
+	bin := buildTripcheck(t)
+	dir := t.TempDir()
+	own := "# The client MUST show a regional train from Köln to Bonn (PROTOCOL.md: Reply).\n" +
+		"search from=Köln to=Bonn\nrequest\nserve -trips 2 -variant fragmented 0.train=RE 1.train='S 12'\noutput -ok\n"
+	if err := os.WriteFile(filepath.Join(dir, "mine_koeln.txtar"), []byte(own), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCmd(t, "client", "--list", "--scenarios", dir)
+	if code != 0 || !strings.Contains(out, "mine/koeln") || !strings.Contains(out, "trips/seven/whole") {
+		t.Fatalf("--list: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, "client", "--exec", queryTemplate(bin, "qt4"), "--profile", "qt4", "--scenarios", dir, "--run", "mine", "-v")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if got := lastLine(t, out); got[0] != "1" {
+		t.Errorf("summary %v\n%s", got, out)
+	}
+	if !strings.Contains(out, "S 12") {
+		t.Errorf("-v does not show the wire log:\n%s", out)
+	}
+}
