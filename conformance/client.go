@@ -269,6 +269,9 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 			env.Setenv("VARIANT", sc.Variant)
 			env.Setenv("SEED", strconv.FormatInt(seed, 10))
 			env.Setenv("TIMEOUT", su.timeout.String())
+			if p := su.fixedProfile(); p != 0 {
+				env.Setenv("PROFILE", p.String())
+			}
 			env.Defer(s.closeAll)
 			if why := su.stopped(); why != "" {
 				env.T().Skip(why)
