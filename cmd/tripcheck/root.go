@@ -63,6 +63,7 @@ func newRoot(e *env) *cobra.Command {
 		newServeCmd(e),
 		newQueryCmd(e),
 		newLoadCmd(e),
+		newFuzzCmd(e),
 	)
 	return root
 }

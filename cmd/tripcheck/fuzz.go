@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tripcheck/tripcheck/livefuzz"
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+// fuzzFlags are the flags of tripcheck fuzz.
+type fuzzFlags struct {
+	cases   int
+	seed    int64
+	out     string
+	profile string
+	timeout time.Duration
+	batch   int
+	repro   string
+}
+
+func newFuzzCmd(e *env) *cobra.Command {
+	var f fuzzFlags
+	cmd := &cobra.Command{
+		Use:   "fuzz ADDR",
+		Short: "Fuzz a live Trip server with mutated requests, and replay what broke it",
+		Long: `fuzz sends the Trip server at ADDR (host:port; the port defaults to 6178)
+--cases mutated requests, each on its own connection: bit flips, size fields
+that lie, truncation, splices of two requests, two requests at once, huge
+and odd string lengths, random fields and random bytes, written whole,
+fragmented or coalesced. After every --batch cases (and at once after a
+refused or silent connection) a probe sends the book's example request and
+must read a whole reply, end marker included, within --timeout.
+
+The run stops at the first failed probe, with a verdict on the case blamed:
+  crash  the server no longer accepts connections
+  hang   it accepts, but the probe gets no whole reply within --timeout
+and saves the case as a reproducer in --out (tripcheck-fuzz-SEED-CASE.repro,
+a text file: seed, case number, profile, mutation, shape, verdict, bytes in
+hex). "tripcheck fuzz --repro FILE ADDR" sends it again, then the probe.
+
+The seed is printed first: the same seed gives the same cases. Every
+connection has a deadline (--timeout). Fuzz only servers you run yourself.
+
+Exit status: 0 the server survived every case (with --repro: survived the
+case), 1 a crash or a hang, 2 usage or setup error (such as a server that
+does not answer the probe before the first case).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFuzz(e, &f, args[0], cmd.Flags().Changed("seed"))
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.cases, "cases", livefuzz.DefaultCases, "how many cases to send")
+	fl.Int64Var(&f.seed, "seed", 0, "`SEED` of the cases (default: from the clock, printed)")
+	fl.StringVar(&f.out, "out", ".", "`DIR` to save the reproducer of a failing case in")
+	fl.StringVar(&f.profile, "profile", "qt4", "profile to speak: qt4 (the book's) or qt5 (qt6 is qt5)")
+	fl.DurationVar(&f.timeout, "timeout", livefuzz.DefaultTimeout, "deadline of every connection, and of the probe's whole reply")
+	fl.IntVar(&f.batch, "batch", livefuzz.DefaultBatch, "cases between two probes (1: a probe after every case, exact blame)")
+	fl.StringVar(&f.repro, "repro", "", "send the case of this reproducer `FILE` again, then the probe")
+	return cmd
+}
+
+func runFuzz(e *env, f *fuzzFlags, addr string, seedSet bool) error {
+	p, err := wire.ParseProfile(f.profile)
+	if err != nil {
+		return usageError("--profile %q: want qt4 or qt5", f.profile)
+	}
+	switch {
+	case f.cases < 1:
+		return usageError("--cases %d: want at least 1", f.cases)
+	case f.batch < 1:
+		return usageError("--batch %d: want at least 1", f.batch)
+	case f.timeout <= 0:
+		return usageError("--timeout %v: want a positive duration", f.timeout)
+	}
+	addr = withDefaultPort(addr)
+	if f.repro != "" {
+		return runRepro(e, f, addr)
+	}
+	if !seedSet {
+		f.seed = time.Now().UnixNano()
+	}
+	fmt.Fprintf(e.stdout, "fuzz: seed %d: %d cases against %s in %v, a probe every %d cases\n", f.seed, f.cases, addr, p, f.batch)
+	res, err := livefuzz.Run(e.ctx, livefuzz.Config{Addr: addr, Profile: p, Seed: f.seed, Cases: f.cases, Batch: f.batch, Timeout: f.timeout})
+	switch {
+	case errors.Is(err, livefuzz.ErrNotServing):
+		return usageError("%v", err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(e.stdout, "fuzz: interrupted: %s\n", summary(res))
+		return &exitError{code: exitUsage, err: fmt.Errorf("interrupted after %d cases", res.Cases)}
+	case err != nil:
+		return usageError("%v", err)
+	}
+	if res.Failure == nil {
+		fmt.Fprintf(e.stdout, "fuzz: %s: the server survived every case\n", summary(res))
+		return nil
+	}
+	fl := res.Failure
+	fmt.Fprintf(e.stdout, "FAIL %s: %v\n  %s\n", fl.Case.String(), fl.Verdict, fl.Detail)
+	fmt.Fprintf(e.stdout, "  the case's connection: %d bytes sent, %d received, then %s\n", fl.Outcome.Sent, fl.Outcome.Received, fl.Outcome.How)
+	var saveErr error
+	cases := append([]livefuzz.Case{fl.Case}, fl.Suspects...)
+	for i := range cases {
+		one := *fl
+		one.Case = cases[i]
+		path, err := saveRepro(f.out, &one)
+		if err != nil {
+			saveErr = errors.Join(saveErr, err)
+			continue
+		}
+		what := "reproducer"
+		if i > 0 {
+			what = "suspect too"
+		}
+		fmt.Fprintf(e.stdout, "  %s: %s\n  replay: tripcheck fuzz --repro %s %s\n", what, path, path, addr)
+	}
+	fmt.Fprintf(e.stdout, "fuzz: %s: %v at case %d\n", summary(res), fl.Verdict, fl.Case.N)
+	if saveErr != nil {
+		return failed(fmt.Errorf("%v at case %d; saving the reproducer: %w", fl.Verdict, fl.Case.N, saveErr))
+	}
+	return failed(fmt.Errorf("%v at case %d (seed %d)", fl.Verdict, fl.Case.N, res.Seed))
+}
+
+// summary is the counts of a run, for its last line.
+func summary(res *livefuzz.Result) string {
+	if res == nil {
+		return "no case sent"
+	}
+	var endings []string
+	for how, n := range res.Endings {
+		endings = append(endings, fmt.Sprintf("%d %s", n, how))
+	}
+	sort.Strings(endings)
+	return fmt.Sprintf("%d cases, %d probes, %d answered (%s) in %v, seed %d",
+		res.Cases, res.Probes, res.Replied, strings.Join(endings, ", "), res.Elapsed.Round(time.Millisecond), res.Seed)
+}
+
+// saveRepro writes a failure's reproducer in dir and returns its path.
+func saveRepro(dir string, fl *livefuzz.Failure) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := livefuzz.WriteRepro(&b, fl); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, livefuzz.ReproName(&fl.Case))
+	return path, os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// runRepro sends a reproducer's case again, then the probe.
+func runRepro(e *env, f *fuzzFlags, addr string) error {
+	file, err := os.Open(f.repro)
+	if err != nil {
+		return usageError("--repro: %v", err)
+	}
+	rp, err := livefuzz.ReadRepro(file)
+	file.Close()
+	if err != nil {
+		return usageError("--repro %s: %v", f.repro, err)
+	}
+	c := &rp.Case
+	fmt.Fprintf(e.stdout, "repro: seed %d %s in %v, recorded verdict %v, against %s\n", c.Seed, c.String(), c.Profile, rp.Verdict, addr)
+	if now := livefuzz.NewCase(c.Seed, c.N, c.Profile); !bytes.Equal(now.Bytes, c.Bytes) || now.Shape.String() != c.Shape.String() {
+		fmt.Fprintf(e.stdout, "repro: note: seed %d case %d is another case in this tripcheck; sending the file's bytes\n", c.Seed, c.N)
+	}
+	if v, what := livefuzz.Probe(e.ctx, addr, c.Profile, f.timeout); v != livefuzz.Survived {
+		return usageError("the server at %s does not answer a valid request before the case: %s (%v)", addr, what, v)
+	}
+	o, v, what := livefuzz.Replay(e.ctx, addr, c, f.timeout)
+	if e.ctx.Err() != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("interrupted: %w", e.ctx.Err())}
+	}
+	fmt.Fprintf(e.stdout, "repro: the case's connection: %d bytes sent, %d received, then %s\n", o.Sent, o.Received, o.How)
+	fmt.Fprintf(e.stdout, "repro: probe: %s\n", what)
+	if v == livefuzz.Survived {
+		fmt.Fprintf(e.stdout, "repro: survived: case %d of seed %d did not break the server\n", c.N, c.Seed)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "repro: %v: case %d of seed %d %s\n", v, c.N, c.Seed, verdictText(v))
+	return failed(fmt.Errorf("%v again (case %d of seed %d)", v, c.N, c.Seed))
+}
+
+func verdictText(v livefuzz.Verdict) string {
+	if v == livefuzz.Crash {
+		return "crashed the server: it no longer accepts connections"
+	}
+	return "hung the server: no whole reply to the probe in time"
+}

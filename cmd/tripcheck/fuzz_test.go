@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tripcheck/tripcheck/fakes"
+	"github.com/tripcheck/tripcheck/livefuzz"
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+// fragileServer is a running testdata/fragileserver: the book's server,
+// which exits with code 3 on a request whose "to" length is odd and above
+// 100 (or hangs, with -hang).
+type fragileServer struct {
+	addr string
+	done chan error
+}
+
+func buildFragileServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "fragileserver")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../testdata/fragileserver").CombinedOutput(); err != nil {
+		t.Fatalf("go build testdata/fragileserver: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func startFragileServer(t *testing.T, bin string, args ...string) *fragileServer {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &fragileServer{done: make(chan error, 1)}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Scan()
+		line <- sc.Text()
+		for sc.Scan() {
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.done
+	})
+	select {
+	case l := <-line:
+		addr, ok := strings.CutPrefix(l, "listening on ")
+		if !ok {
+			t.Fatalf("fragileserver said %q", l)
+		}
+		s.addr = addr
+	case <-time.After(10 * time.Second):
+		t.Fatal("fragileserver did not say where it listens in 10s")
+	}
+	return s
+}
+
+// exitCode waits for the crashed server's exit and returns its code.
+func (s *fragileServer) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case err := <-s.done:
+		s.done <- err
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		return 0
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server has not exited in 10s")
+		return -1
+	}
+}
+
+func fuzzLastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+// The reference server survives; the seed is printed first and the summary
+// comes last.
+func TestFuzzReferenceServer(t *testing.T) {
+	srv, err := fakes.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	code, out, errs := tripcheck(context.Background(), "fuzz", srv.Addr(), "--cases", "300", "--seed", "11", "--batch", "50")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if !strings.HasPrefix(out, "fuzz: seed 11: 300 cases against "+srv.Addr()+" in qt4, a probe every 50 cases\n") {
+		t.Errorf("first line: %q", out)
+	}
+	if l := fuzzLastLine(out); !strings.HasPrefix(l, "fuzz: 300 cases, 7 probes, ") || !strings.HasSuffix(l, "seed 11: the server survived every case") {
+		t.Errorf("last line: %q", l)
+	}
+	// Without --seed, a seed from the clock, printed.
+	code, out, _ = tripcheck(context.Background(), "fuzz", srv.Addr(), "--cases", "5", "--profile", "qt4")
+	if code != 0 || !strings.HasPrefix(out, "fuzz: seed ") || strings.HasPrefix(out, "fuzz: seed 0:") {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}
+
+// The fragile server's crash is found, its reproducer saved; sent again
+// to the restarted server it crashes it again (exit 1), sent to the
+// reference server it does not (exit 0). The same seed finds the same case.
+func TestFuzzFragileServerRepro(t *testing.T) {
+	bin := buildFragileServer(t)
+	ref, err := fakes.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	var first []byte
+	for run := 0; run < 2; run++ {
+		srv := startFragileServer(t, bin)
+		dir := t.TempDir()
+		code, out, errs := tripcheck(context.Background(), "fuzz", srv.addr, "--seed", "2", "--cases", "300", "--batch", "20", "--out", dir)
+		if code != 1 || !strings.Contains(out, ": crash\n") || !strings.Contains(fuzzLastLine(out), "crash at case 0") {
+			t.Fatalf("exit %d\n%s%s", code, out, errs)
+		}
+		if c := srv.exitCode(t); c != 3 {
+			t.Fatalf("fragile server exit %d, want 3 (its bug)", c)
+		}
+		file := filepath.Join(dir, "tripcheck-fuzz-2-0.repro")
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		// The same seed, the same case, the same bytes.
+		b = b[:bytes.Index(b, []byte("\ndetail "))]
+		if run == 0 {
+			first = b
+		} else if !bytes.Equal(first, b) {
+			t.Fatalf("another reproducer with the same seed:\n%s\n%s", first, b)
+		}
+		if run == 1 {
+			continue
+		}
+		again := startFragileServer(t, bin)
+		code, out, errs = tripcheck(context.Background(), "fuzz", "--repro", file, again.addr)
+		if code != 1 || fuzzLastLine(out) != "repro: crash: case 0 of seed 2 crashed the server: it no longer accepts connections" {
+			t.Fatalf("repro on the restarted server: exit %d\n%s%s", code, out, errs)
+		}
+		if c := again.exitCode(t); c != 3 {
+			t.Fatalf("restarted fragile server exit %d, want 3", c)
+		}
+		code, out, errs = tripcheck(context.Background(), "fuzz", "--repro", file, ref.Addr())
+		if code != 0 || !strings.HasPrefix(fuzzLastLine(out), "repro: survived") {
+			t.Fatalf("repro on the reference server: exit %d\n%s%s", code, out, errs)
+		}
+	}
+}
+
+// A server that stops answering gets the verdict hang.
+func TestFuzzFragileServerHang(t *testing.T) {
+	srv := startFragileServer(t, buildFragileServer(t), "-hang")
+	dir := t.TempDir()
+	code, out, errs := tripcheck(context.Background(), "fuzz", srv.addr, "--seed", "2", "--cases", "300", "--timeout", "300ms", "--out", dir)
+	if code != 1 || !strings.Contains(fuzzLastLine(out), "hang at case 0") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = tripcheck(context.Background(), "fuzz", "--repro", filepath.Join(dir, "tripcheck-fuzz-2-0.repro"), srv.addr, "--timeout", "300ms")
+	if code != 2 || !strings.Contains(out, "recorded verdict hang") {
+		// The server hangs still: it cannot answer the probe before the case.
+		t.Fatalf("repro on the hung server: exit %d\n%s", code, out)
+	}
+}
+
+func TestFuzzUsage(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	notRepro := filepath.Join(t.TempDir(), "x.repro")
+	os.WriteFile(notRepro, []byte("hello\n"), 0o644)
+	var repro bytes.Buffer
+	livefuzz.WriteRepro(&repro, &livefuzz.Failure{Case: livefuzz.NewCase(1, 0, wire.Qt4), Verdict: livefuzz.Crash})
+	goodRepro := filepath.Join(t.TempDir(), "good.repro")
+	os.WriteFile(goodRepro, repro.Bytes(), 0o644)
+	for name, args := range map[string][]string{
+		"no address":     {"fuzz"},
+		"two addresses":  {"fuzz", "a:1", "b:2"},
+		"bad profile":    {"fuzz", closed, "--profile", "qt3"},
+		"no cases":       {"fuzz", closed, "--cases", "0"},
+		"bad batch":      {"fuzz", closed, "--batch", "-1"},
+		"bad timeout":    {"fuzz", closed, "--timeout", "0s"},
+		"bad seed":       {"fuzz", closed, "--seed", "x"},
+		"not serving":    {"fuzz", closed, "--cases", "5", "--timeout", "500ms"},
+		"no repro file":  {"fuzz", "--repro", filepath.Join(t.TempDir(), "missing"), closed},
+		"not a repro":    {"fuzz", "--repro", notRepro, closed},
+		"repro, no serv": {"fuzz", "--repro", goodRepro, closed, "--timeout", "500ms"},
+	} {
+		if code, out, errs := tripcheck(context.Background(), args...); code != 2 {
+			t.Errorf("%s: exit %d, want 2\n%s%s", name, code, out, errs)
+		}
+	}
+}
