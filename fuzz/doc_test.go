@@ -28,9 +28,15 @@
 //	FuzzEncodeDecode   encode then decode: any field values come back as
 //	                   QDataStream would read them, or as the typed error.
 //	FuzzDetectProfile  DetectProfile agrees with decoding in each profile.
-//	FuzzCapture        pcap/pcapng reading with TCP reassembly on any bytes.
 //
-// Seeds live in testdata/fuzz/FuzzXxx/; TestWriteSeeds -update makes them
-// from the Qt vectors, the captures and testdata/foreign (see its README).
-// fuzz/run runs every target in turn.
+// FuzzCapture (pcap/pcapng reading with TCP reassembly, on any bytes) is in
+// fuzz/capture, a test binary of its own: gopacket's coverage counters
+// would slow every target here.
+//
+// Seeds live in testdata/fuzz/FuzzXxx/;
+//
+//	go test ./fuzz/... -run TestWriteSeeds -update
+//
+// makes them from the Qt vectors, the captures and testdata/foreign (see
+// testdata/README.md). fuzz/run runs every target in turn.
 package fuzz
