@@ -26,6 +26,7 @@ type queryFlags struct {
 	from, to   string
 	date, time string
 	arrive     bool
+	flag       string
 	profile    string
 	format     string
 	timeout    time.Duration
@@ -63,6 +64,7 @@ format of serve --trips, or {"request": ..., "error": "..."} and exit 1.`,
 	fl.StringVar(&f.date, "date", "", "`DATE` of travel, yyyy-MM-dd or @null (default today)")
 	fl.StringVar(&f.time, "time", "09:00", "`TIME` of travel, HH:mm[:ss[.zzz]] or @null")
 	fl.BoolVar(&f.arrive, "arrive", false, "the time is an arrival time (flag 'A'); default departure ('D')")
+	fl.StringVar(&f.flag, "flag", "", "the flag as a letter, D (departure) or A (arrival), for exec templates ({flag})")
 	fl.StringVar(&f.profile, "profile", "qt4", "profile to speak: qt4 (the book's) or qt5 (qt6 is qt5)")
 	fl.StringVar(&f.format, "format", "table", "output: table, lines or json")
 	fl.DurationVar(&f.timeout, "timeout", fakes.DefaultQueryTimeout, "give up after this long")
@@ -106,7 +108,12 @@ func (f *queryFlags) request() (*wire.Request, wire.Profile, error) {
 		return nil, 0, usageError("--time %q: want HH:mm[:ss[.zzz]] or @null", f.time)
 	}
 	r := &wire.Request{Type: wire.TypeSearch, From: queryString(f.from), To: queryString(f.to), Date: d, Time: t, Flag: wire.FlagDeparture}
-	if f.arrive {
+	switch {
+	case f.flag != "" && f.flag != "D" && f.flag != "A":
+		return nil, 0, usageError("--flag %q: want D or A", f.flag)
+	case f.flag == "D" && f.arrive:
+		return nil, 0, usageError("--flag D contradicts --arrive")
+	case f.arrive || f.flag == "A":
 		r.Flag = wire.FlagArrival
 	}
 	return r, p, nil
