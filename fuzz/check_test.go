@@ -53,7 +53,6 @@ func isPayloadError(err error) bool {
 // (any sentinel of wire if want is empty), with an offset in [lo, hi], and
 // returns it.
 func decodeError(t *testing.T, err error, lo, hi int64, want ...error) *wire.DecodeError {
-	t.Helper()
 	var de *wire.DecodeError
 	if !errors.As(err, &de) {
 		t.Fatalf("error %v (%T) is not a *wire.DecodeError", err, err)
