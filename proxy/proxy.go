@@ -307,6 +307,10 @@ func (c *pconn) run(ctx context.Context) {
 		downEnd = c.pump(up, downW, toClient, pcap.ServerToClient)
 	}()
 	wg.Wait()
+	// The proxy closes both legs now: record the FIN of a leg whose stream
+	// it did not end yet (its peer went away while it was forwarding).
+	toServer.closeWrite()
+	toClient.closeWrite()
 	c.val.finish()
 	p.event(Event{Conn: c.id, Kind: EventClose, Text: fmt.Sprintf("client %s, server %s; %s", upEnd, downEnd, c.val.summary())})
 }
@@ -327,7 +331,9 @@ func (c *pconn) pump(src net.Conn, w *shape.Writer, lw *legWriter, dir pcap.Dire
 			if forward {
 				if _, werr := w.Write(buf[:n]); werr != nil {
 					forward = false
-					if !errors.Is(werr, shape.ErrTruncated) {
+					// A truncation, or a peer that went away, is no error
+					// of the proxy's: the close summary says how it ended.
+					if !errors.Is(werr, shape.ErrTruncated) && !errors.Is(werr, syscall.EPIPE) && !errors.Is(werr, syscall.ECONNRESET) {
 						p.event(Event{Conn: c.id, Kind: EventError, Text: fmt.Sprintf("%v: writing: %v", dir, werr)})
 					}
 				}
