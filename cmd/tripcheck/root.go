@@ -64,6 +64,9 @@ func newRoot(e *env) *cobra.Command {
 		newQueryCmd(e),
 		newLoadCmd(e),
 		newFuzzCmd(e),
+		newPcapCmd(e),
+		newReplayCmd(e),
+		newProxyCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,500 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/fakes"
+	"github.com/tripcheck/tripcheck/pcap"
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+// captureFlags are the flags of every command that reads a capture.
+type captureFlags struct {
+	port      string
+	profile   string
+	maxStream int
+	idle      time.Duration
+	progress  string
+}
+
+func (f *captureFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.port, "port", strconv.Itoa(pcap.DefaultPort), "the Trip server's `PORT`, or any: find Trip traffic by content (a side whose first bytes frame as a request)")
+	fl.StringVar(&f.profile, "profile", "auto", "profile of the sessions: qt4, qt5 or auto (detect per session)")
+	fl.IntVar(&f.maxStream, "max-stream-bytes", pcap.DefaultMaxStreamBytes, "keep at most `N` bytes of each direction of a session")
+	fl.DurationVar(&f.idle, "idle", pcap.DefaultIdleTimeout, "end a session after this long without a packet, in capture time")
+	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (files over 64 MiB, when stderr is a terminal), always or never")
+}
+
+func (f *captureFlags) options() (pcap.Options, wire.Profile, error) {
+	o := pcap.Options{MaxStreamBytes: f.maxStream, IdleTimeout: f.idle}
+	switch f.port {
+	case "any":
+		o.Port = pcap.AnyPort
+	default:
+		n, err := strconv.Atoi(f.port)
+		if err != nil || n < 1 || n > 65535 {
+			return o, 0, usageError("--port %q: want a port number or any", f.port)
+		}
+		o.Port = n
+	}
+	if f.maxStream < 1 {
+		return o, 0, usageError("--max-stream-bytes %d: want at least 1", f.maxStream)
+	}
+	if f.idle <= 0 {
+		return o, 0, usageError("--idle %v: want a positive duration", f.idle)
+	}
+	switch f.progress {
+	case "auto", "always", "never":
+	default:
+		return o, 0, usageError("--progress %q: want auto, always or never", f.progress)
+	}
+	if f.profile == "auto" || f.profile == "" {
+		return o, 0, nil
+	}
+	p, err := wire.ParseProfile(f.profile)
+	if err != nil {
+		return o, 0, usageError("--profile %q: want qt4, qt5 or auto", f.profile)
+	}
+	return o, p, nil
+}
+
+// progressMin is the file size from which --progress auto shows a bar.
+const progressMin = 64 << 20
+
+// openCapture opens a capture file ("-" is stdin), with a progress bar on
+// stderr when asked for, or for a large file when stderr is a terminal.
+// close finishes the bar and closes the file.
+func (e *env) openCapture(path string, f *captureFlags) (r io.Reader, close func(), err error) {
+	if path == "-" {
+		return os.Stdin, func() {}, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, nil, usageError("%v", err)
+	}
+	show := f.progress == "always"
+	if f.progress == "auto" && st.Size() >= progressMin {
+		if ef, ok := e.stderr.(*os.File); ok && isatty.IsTerminal(ef.Fd()) {
+			show = true
+		}
+	}
+	if !show {
+		return fh, func() { fh.Close() }, nil
+	}
+	bar := progressbar.NewOptions64(st.Size(),
+		progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetDescription("reading "+path),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	pr := progressbar.NewReader(fh, bar)
+	return &pr, func() { bar.Finish(); fh.Close() }, nil
+}
+
+// captureError turns an error reading a capture into a usage error (2),
+// saying what the file is not.
+func captureError(path string, err error) error {
+	return usageError("%s: %v", path, err)
+}
+
+// printInfo writes the file notes and counts to w.
+func printInfo(w io.Writer, path string, info conformance.CaptureInfo, o pcap.Options) {
+	for _, n := range info.Notes {
+		fmt.Fprintf(w, "%s: %v\n", path, n)
+	}
+	st := info.Stats
+	fmt.Fprintf(w, "%s: %s, %d packets, %d TCP (%d in Trip sessions), %d Trip sessions\n", path, info.Format, st.Packets, st.TCP, st.TripSegments, st.Sessions)
+	if st.Sessions == 0 {
+		if o.Port == pcap.AnyPort {
+			fmt.Fprintf(w, "%s: no Trip session found\n", path)
+		} else {
+			fmt.Fprintf(w, "%s: no Trip session found on port %d (try --port any)\n", path, o.Port)
+		}
+	}
+}
+
+func newPcapCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pcap",
+		Short: "Decode and check Trip sessions in a capture (pcap or pcapng)",
+		Long: `pcap reads captures of Trip traffic: pcap or pcapng (gzip too), from tcpdump,
+tshark, Wireshark or tripcheck proxy --record. Link types: Ethernet, Linux
+cooked (SLL and SLL2, as tcpdump -i any writes them), BSD loopback, raw IP.
+TCP is reassembled per connection: out-of-order segments, retransmissions,
+overlaps, a capture that starts mid-connection and lost bytes are noted with
+their packet numbers (counted from 1, as Wireshark counts frames).
+
+Sessions are found on the Trip port (--port, 6178 by default: the endpoint with
+that port is the server) or, with --port any, by content: a connection whose
+first bytes from one side frame as a Trip request.`,
+	}
+	cmd.AddCommand(newPcapDecodeCmd(e), newPcapCheckCmd(e))
+	return cmd
+}
+
+func newPcapDecodeCmd(e *env) *cobra.Command {
+	var f captureFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "decode FILE",
+		Short: "Show each Trip session in a capture: endpoints, times, the request, each trip, the end and the close",
+		Long: `decode prints each Trip session of the capture FILE ("-": stdin) as it ends:
+its endpoints, times and packets, the profile, the request's fields, each trip,
+the end marker, faults in the streams, how each side closed, and what the
+reassembly noticed. Every line names the packet and the stream offset.
+
+--json writes one JSON object per session and line (JSON Lines), for machines.
+The file's notes and counts go to stderr. Exit status: 0, or 2 when the file
+cannot be read (after the sessions before the fault).`,
+		Example: `  tripcheck pcap decode trip.pcapng
+  tcpdump -i any -w - port 6178 | tripcheck pcap decode -
+  tripcheck pcap decode --port any --json capture.pcap | jq .request`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, profile, err := f.options()
+			if err != nil {
+				return err
+			}
+			path := args[0]
+			r, done, err := e.openCapture(path, &f)
+			if err != nil {
+				return err
+			}
+			defer done()
+			pr, err := pcap.NewReader(r, o)
+			if err != nil {
+				return captureError(path, err)
+			}
+			enc := json.NewEncoder(e.stdout)
+			enc.SetEscapeHTML(false)
+			var readErr error
+			for {
+				if err := e.ctx.Err(); err != nil {
+					readErr = err
+					break
+				}
+				s, err := pr.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					readErr = err
+					break
+				}
+				d := pcap.Decode(s, profile)
+				if asJSON {
+					if err := enc.Encode(sessionJSON(s, d)); err != nil {
+						return err
+					}
+					continue
+				}
+				if _, err := io.WriteString(e.stdout, sessionText(s, d)); err != nil {
+					return err
+				}
+			}
+			done()
+			printInfo(e.stderr, path, conformance.CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, o)
+			if readErr != nil {
+				return captureError(path, readErr)
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON Lines: one object per session")
+	return cmd
+}
+
+func newPcapCheckCmd(e *env) *cobra.Command {
+	var f captureFlags
+	var rf suiteFlags
+	var strict bool
+	var golden string
+	cmd := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Run the passive checks of the server and client suites on the Trip sessions in a capture",
+		Long: `check runs, on each Trip session of the capture FILE ("-": stdin), the checks of
+the server and client suites that a capture can settle, on both directions:
+the request's framing and fields, one request per connection, the reply's
+framing and field encodings, the end marker, nothing after it, the server's
+close after it, no reply to a truncated request, the client's close; with
+--strict also the SHOULDs (bad input refused, trips consistent with the
+request, no null dates or times), and with --golden book the book's exact
+reply.
+
+Each session gives one result per check that applies, with IDs such as
+session[3]/reply/framing; a failure names the packet, the stream offset and
+the field, with a hex window. A check the capture cannot settle (a gap, a
+capture that ends first) is skipped with the reason. The report and its last
+line "N passed, N failed, N skipped" are the suites'; --json and --junit write
+the same files. Exit status: 0 when every required check passed, 1 when one
+failed, 2 when the file cannot be read or holds no Trip session.`,
+		Example: `  tripcheck pcap check trip.pcapng
+  tripcheck pcap check --strict --golden book --junit report.xml ci-capture.pcap
+  tripcheck pcap check --port 7000 -v session.pcapng`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, profile, err := f.options()
+			if err != nil {
+				return err
+			}
+			po := conformance.PassiveOptions{Profile: profile, Strict: strict, Capture: o, Target: args[0]}
+			if golden != "" {
+				g, ok := conformance.Goldens[golden]
+				if !ok {
+					return usageError("--golden %q: the only reference is book", golden)
+				}
+				po.Golden, po.GoldenName = g, golden
+			}
+			path := args[0]
+			r, done, err := e.openCapture(path, &f)
+			if err != nil {
+				return err
+			}
+			defer done()
+			rep, info, err := conformance.CheckCapture(e.ctx, r, po)
+			if rep == nil {
+				return captureError(path, err)
+			}
+			done()
+			printInfo(e.stderr, path, info, o)
+			if err != nil {
+				e.writeReports(rep, &rf)
+				return captureError(path, err)
+			}
+			if info.Stats.Sessions == 0 {
+				return usageError("%s: no Trip session to check", path)
+			}
+			return e.writeReports(rep, &rf)
+		},
+	}
+	f.register(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&strict, "strict", false, "count SHOULD requirements too")
+	fl.StringVar(&golden, "golden", "", "also compare each reply byte for byte with a reference: book (the book's server)")
+	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE`")
+	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
+	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every result, passes included")
+	return cmd
+}
+
+// sessionText is a session for people, one line per message.
+func sessionText(s *pcap.Session, d *pcap.Decoded) string {
+	var b strings.Builder
+	dur := s.Last.Sub(s.First)
+	fmt.Fprintf(&b, "session %d  %v → %v  %s  +%s  %d packets (%d–%d)  %s\n", s.Index, s.Client, s.Server,
+		s.First.UTC().Format("2006-01-02 15:04:05.000000"), dur.Round(time.Microsecond), s.Packets, s.FirstPacket, s.LastPacket, s.End)
+	fmt.Fprintf(&b, "  profile  %v (%s)\n", d.Profile, d.ProfileNote)
+	label := map[pcap.Direction]string{pcap.ClientToServer: "request", pcap.ServerToClient: "reply"}
+	last := pcap.Direction(0)
+	for _, m := range d.Messages {
+		name := label[m.Dir]
+		if m.Dir == last {
+			name = ""
+		}
+		last = m.Dir
+		var what string
+		switch m.Kind {
+		case wire.KindRequest:
+			what = m.Request.String()
+			if m.Index > 0 {
+				what = fmt.Sprintf("request[%d] %s", m.Index, what)
+			}
+			if err := m.Request.Validate(); err != nil && m.Err == nil {
+				what += "  invalid: " + err.Error()
+			}
+		case wire.KindTrip:
+			what = fmt.Sprintf("trip[%d] %s", m.Index, strings.TrimPrefix(m.Trip.String(), "trip"))
+		case wire.KindEnd:
+			what = "end marker"
+		}
+		if m.Err != nil {
+			what += "  fault: " + m.Err.Error()
+		}
+		fmt.Fprintf(&b, "  %-8s packet %-6d offset %-6d %s\n", name, m.Packet, m.Offset, what)
+	}
+	for _, f := range d.Faults {
+		fmt.Fprintf(&b, "  %-8s packet %-6d offset %-6d %v: %v\n", "fault", f.Packet, f.Offset, f.Dir, f.Err)
+	}
+	fmt.Fprintf(&b, "  %-8s client %s; server %s\n", "close", closeText(s.Up), closeText(s.Down))
+	for _, n := range s.Notes {
+		fmt.Fprintf(&b, "  %-8s %v\n", "note", n)
+	}
+	if s.NotesDropped > 0 {
+		fmt.Fprintf(&b, "  %-8s and %d more\n", "note", s.NotesDropped)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func closeText(st *pcap.Stream) string {
+	var parts []string
+	if st.FIN.Seen() {
+		parts = append(parts, fmt.Sprintf("FIN packet %d at offset %d", st.FIN.Packet, st.FIN.Offset))
+	}
+	if st.RST.Seen() {
+		parts = append(parts, fmt.Sprintf("RST packet %d", st.RST.Packet))
+	}
+	if len(parts) == 0 {
+		return "no FIN or RST"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// JSON of decode, one object per session.
+type (
+	jsonSession struct {
+		Index        int           `json:"index"`
+		Client       string        `json:"client"`
+		Server       string        `json:"server"`
+		First        time.Time     `json:"first"`
+		Last         time.Time     `json:"last"`
+		FirstPacket  int64         `json:"first_packet"`
+		LastPacket   int64         `json:"last_packet"`
+		Packets      int           `json:"packets"`
+		End          string        `json:"end"`
+		Profile      string        `json:"profile"`
+		ProfileNote  string        `json:"profile_note"`
+		Request      *jsonRequest  `json:"request,omitempty"`
+		Messages     []jsonMessage `json:"messages"`
+		Faults       []jsonFault   `json:"faults"`
+		ClientSide   jsonSide      `json:"client_side"`
+		ServerSide   jsonSide      `json:"server_side"`
+		Notes        []jsonNote    `json:"notes"`
+		NotesDropped int           `json:"notes_dropped,omitempty"`
+	}
+	jsonRequest struct {
+		Type string `json:"type"`
+		From string `json:"from"`
+		To   string `json:"to"`
+		Date string `json:"date"`
+		Time string `json:"time"`
+		Flag string `json:"flag"`
+	}
+	jsonMessage struct {
+		Dir     string          `json:"dir"`
+		Kind    string          `json:"kind"`
+		Index   int             `json:"index"`
+		Offset  int64           `json:"offset"`
+		Size    int             `json:"size"`
+		Packet  int64           `json:"packet"`
+		Last    int64           `json:"last_packet"`
+		Time    time.Time       `json:"time"`
+		Request *jsonRequest    `json:"request,omitempty"`
+		Trip    *fakes.JSONTrip `json:"trip,omitempty"`
+		Fault   *jsonFieldError `json:"fault,omitempty"`
+	}
+	jsonFieldError struct {
+		Field  string `json:"field"`
+		Offset int64  `json:"offset"`
+		Error  string `json:"error"`
+	}
+	jsonFault struct {
+		Dir    string `json:"dir"`
+		Packet int64  `json:"packet"`
+		jsonFieldError
+	}
+	jsonSide struct {
+		Bytes      int64      `json:"bytes"`
+		Kept       int        `json:"kept"`
+		StartKnown bool       `json:"start_known"`
+		SYN        int64      `json:"syn_packet"`
+		FIN        int64      `json:"fin_packet"`
+		RST        int64      `json:"rst_packet"`
+		Gaps       []pcap.Gap `json:"gaps,omitempty"`
+	}
+	jsonNote struct {
+		Kind   string `json:"kind"`
+		Packet int64  `json:"packet"`
+		Dir    string `json:"dir,omitempty"`
+		Offset int64  `json:"offset"`
+		Text   string `json:"text"`
+	}
+)
+
+func dirName(d pcap.Direction) string {
+	switch d {
+	case pcap.ClientToServer:
+		return "client-to-server"
+	case pcap.ServerToClient:
+		return "server-to-client"
+	}
+	return ""
+}
+
+func requestJSON(r *wire.Request) *jsonRequest {
+	str := func(s wire.String) string {
+		if s.IsNull() {
+			return "@null"
+		}
+		return s.String()
+	}
+	return &jsonRequest{Type: string(rune(r.Type)), From: str(r.From), To: str(r.To), Date: r.Date.String(), Time: r.Time.String(), Flag: string(rune(r.Flag))}
+}
+
+func fieldErrorJSON(err error) *jsonFieldError {
+	if err == nil {
+		return nil
+	}
+	fe := &jsonFieldError{Error: err.Error()}
+	var de *wire.DecodeError
+	if errors.As(err, &de) {
+		fe.Field, fe.Offset = de.Field, de.Offset
+	}
+	return fe
+}
+
+func sideJSON(st *pcap.Stream) jsonSide {
+	return jsonSide{Bytes: st.Len, Kept: len(st.Data), StartKnown: st.StartKnown, SYN: st.SYN.Packet, FIN: st.FIN.Packet, RST: st.RST.Packet, Gaps: st.Gaps}
+}
+
+func sessionJSON(s *pcap.Session, d *pcap.Decoded) jsonSession {
+	j := jsonSession{
+		Index: s.Index, Client: s.Client.String(), Server: s.Server.String(),
+		First: s.First.UTC(), Last: s.Last.UTC(), FirstPacket: s.FirstPacket, LastPacket: s.LastPacket,
+		Packets: s.Packets, End: string(s.End), Profile: d.Profile.String(), ProfileNote: d.ProfileNote,
+		Messages: []jsonMessage{}, Faults: []jsonFault{}, Notes: []jsonNote{},
+		ClientSide: sideJSON(s.Up), ServerSide: sideJSON(s.Down), NotesDropped: s.NotesDropped,
+	}
+	for _, m := range d.Messages {
+		jm := jsonMessage{Dir: dirName(m.Dir), Kind: m.Kind.String(), Index: m.Index, Offset: m.Offset, Size: m.Size,
+			Packet: m.Packet, Last: m.Last, Time: m.Time.UTC(), Fault: fieldErrorJSON(m.Err)}
+		switch {
+		case m.Request != nil:
+			jm.Request = requestJSON(m.Request)
+			if j.Request == nil {
+				j.Request = jm.Request
+			}
+		case m.Trip != nil:
+			t := fakes.TripJSON(m.Trip)
+			jm.Trip = &t
+		}
+		j.Messages = append(j.Messages, jm)
+	}
+	for _, f := range d.Faults {
+		j.Faults = append(j.Faults, jsonFault{Dir: dirName(f.Dir), Packet: f.Packet, jsonFieldError: *fieldErrorJSON(f.Err)})
+	}
+	for _, n := range s.Notes {
+		j.Notes = append(j.Notes, jsonNote{Kind: string(n.Kind), Packet: n.Packet, Dir: dirName(n.Dir), Offset: n.Offset, Text: n.Text})
+	}
+	return j
+}
