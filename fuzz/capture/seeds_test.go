@@ -153,6 +153,9 @@ func seeds(t testing.TB) map[string][]byte {
 		}
 	}
 	for name, b := range readDir(t, filepath.Join("..", "..", "testdata", "captures"), 64<<10) {
+		if !isCapture(name) {
+			continue
+		}
 		add("capture-"+name, false, b)
 		add("capture-"+name+"-any-port", true, b)
 	}
@@ -160,6 +163,16 @@ func seeds(t testing.TB) map[string][]byte {
 		add("foreign-"+strings.TrimSuffix(name, "-bin"), false, b)
 	}
 	return out
+}
+
+// isCapture reports whether a (sanitized) file name is a capture's.
+func isCapture(name string) bool {
+	for _, ext := range []string{"-pcap", "-pcapng", "-pcap-gz", "-pcapng-gz", "-cap"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // readDir reads the files of dir, up to limit bytes each (0: any), by
@@ -213,6 +226,9 @@ func TestWriteSeeds(t *testing.T) {
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
+	// The captures of testdata/captures come and go with other work: their
+	// seeds are written by -update, and not checked without it.
+	checked := func(name string) bool { return !strings.HasPrefix(name, "capture-") }
 	var stale []string
 	for _, e := range entries {
 		if _, ok := want[e.Name()]; ok || !generated(e.Name()) {
@@ -220,7 +236,7 @@ func TestWriteSeeds(t *testing.T) {
 		}
 		if *update {
 			os.Remove(filepath.Join(corpusDir, e.Name()))
-		} else {
+		} else if checked(e.Name()) {
 			stale = append(stale, e.Name()+" (no longer made)")
 		}
 	}
@@ -237,7 +253,7 @@ func TestWriteSeeds(t *testing.T) {
 			}
 			continue
 		}
-		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want[n]) {
+		if got, err := os.ReadFile(path); checked(n) && (err != nil || !bytes.Equal(got, want[n])) {
 			stale = append(stale, path)
 		}
 	}
