@@ -126,11 +126,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		return nil, fmt.Errorf("%w: %s (%v)", ErrNotServing, what, v)
 	}
-	batch := make([]sent, 0, c.Batch)
+	// The last cases of the batch: all that blame needs, since a batch
+	// ends at its first refused or silent case. Memory stays bounded
+	// whatever the batch.
+	batch := make([]sent, 0, window+1)
 	var previous *sent // the last case of the batch before, whose probe passed
 	for n := 0; n < c.Cases; {
 		batch = batch[:0]
-		for len(batch) < c.Batch && n < c.Cases {
+		for inBatch := 0; inBatch < c.Batch && n < c.Cases; inBatch++ {
 			cs := NewCase(c.Seed, n, c.Profile)
 			o := Send(ctx, c.Addr, &cs, c.Timeout)
 			if ctx.Err() != nil {
@@ -143,6 +146,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				res.Replied++
 			}
 			batch = append(batch, sent{cs, o})
+			if len(batch) > window {
+				batch = append(batch[:0], batch[1:]...)
+			}
 			if o.Abnormal() {
 				break // probe now
 			}
@@ -169,9 +175,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return finish(nil)
 }
 
+// window is how many of the last cases of a batch Run keeps for blame.
+const window = 3
+
 // blame picks the case of a batch that broke the server, and the others
-// that may have: previous is the last case before the batch, whose probe
-// passed.
+// that may have, from the batch's last cases (up to window of them; a
+// refused or silent case is the last): previous is the last case before
+// the batch, whose probe passed.
 //
 // A crash shows as a refused connection. The case just before it is blamed,
 // with one exception that comes from how a process dies: its connections
