@@ -114,7 +114,7 @@ func TestReassemblyNotes(t *testing.T) {
 			mutate: func(r []rec) []rec {
 				return slices.Delete(r, 7, 8)
 			},
-			notes:    []string{"out-of-order@8", "gap@8", "out-of-order@9"},
+			notes:    []string{"out-of-order@8", "gap@8"},
 			end:      EndCaptureEnd,
 			up:       req,
 			down:     reply[:cuts[0]],

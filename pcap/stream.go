@@ -283,7 +283,11 @@ func (h *half) hold(off int64, b []byte, pkt int64, t time.Time) {
 		h.repeatHeld(h.held[i], off, b, pkt)
 		return
 	}
-	h.note(NoteOutOfOrder, pkt, off, "bytes %d–%d arrived ahead of byte %d (out of order)", off, off+int64(len(b))-1, h.next)
+	// One note per hole: the runs after the first one wait for the same
+	// bytes.
+	if len(h.held) == 0 {
+		h.note(NoteOutOfOrder, pkt, off, "bytes %d–%d arrived ahead of byte %d (out of order)", off, off+int64(len(b))-1, h.next)
+	}
 	h.held = append(h.held, held{})
 	copy(h.held[i+1:], h.held[i:])
 	h.held[i] = held{off: off, data: append([]byte(nil), b...), pkt: pkt, t: t}
