@@ -352,6 +352,10 @@ func (c *pconn) pump(src net.Conn, w *shape.Writer, lw *legWriter, dir pcap.Dire
 			return "closed (FIN)"
 		case errors.Is(err, syscall.ECONNRESET):
 			c.val.closed(dir)
+			if forward {
+				// Pass on what was read before the reset, then the reset.
+				w.Flush()
+			}
 			lw.reset()
 			return "reset (RST)"
 		case errors.Is(err, os.ErrDeadlineExceeded) && !c.cutting.Load():
