@@ -196,41 +196,7 @@ func CheckSession(s *pcap.Session, o PassiveOptions) []Result {
 // profile picks the session's profile: given, or detected from the request,
 // or from the first trip.
 func (c *sessionCheck) profile() {
-	if c.o.Profile != 0 {
-		c.p, c.profNote = c.o.Profile, "given"
-		return
-	}
-	if b, ok := firstBlock(c.req); ok {
-		if p, err := wire.DetectProfile(wire.KindRequest, b[2:]); err == nil {
-			c.p, c.profNote = p, "detected from the request"
-			return
-		}
-	}
-	if b, ok := firstBlock(c.reply); ok && len(b) > 2 && !(b[0] == 0xff && b[1] == 0xff) {
-		if p, err := wire.DetectProfile(wire.KindTrip, b[2:]); err == nil {
-			c.p, c.profNote = p, "detected from the first trip"
-			return
-		} else if errors.Is(err, wire.ErrAmbiguousProfile) {
-			c.p, c.profNote = p, "the first trip fits both; "+p.String()+" taken"
-			return
-		}
-	}
-	c.p, c.profNote = wire.Qt4, "not detectable; qt4 assumed"
-}
-
-// firstBlock returns the first whole block of a stream.
-func firstBlock(b []byte) ([]byte, bool) {
-	if len(b) < 2 {
-		return nil, false
-	}
-	n := 2 + int(binary.BigEndian.Uint16(b))
-	if n == 2+0xffff {
-		return b[:2], true
-	}
-	if n > len(b) {
-		return nil, false
-	}
-	return b[:n], true
+	c.p, c.profNote = pcap.SessionProfile(c.s, c.o.Profile)
 }
 
 // decodeRequest reads the client's first block.
@@ -321,10 +287,12 @@ func (c *sessionCheck) decodeReply() {
 	}
 }
 
-// replyComplete says the capture holds the server's whole stream.
+// replyComplete says the capture holds the server's stream from its first
+// captured byte to its end. Without the SYN that first byte may not be the
+// stream's first: checkFraming skips a reply that does not decode then.
 func (c *sessionCheck) replyComplete() bool {
 	d := c.s.Down
-	return int64(len(c.reply)) == d.Len && !d.Truncated && (d.StartKnown || len(c.reply) == 0)
+	return int64(len(c.reply)) == d.Len && !d.Truncated
 }
 
 // result adds the result of a check.
@@ -361,13 +329,34 @@ func (c *sessionCheck) at(dir pcap.Direction, off int) string {
 	if dir == pcap.ServerToClient {
 		st, stream, name, wdir = c.s.Down, c.reply, "reply", wire.Replies
 	}
-	where := st.Where(int64(off))
 	if off >= len(stream) && len(stream) > 0 {
-		where = st.Where(int64(len(stream) - 1))
+		// Past the bytes: name where the stream ends, after a whole block
+		// or inside one.
+		last := len(stream) - 1
+		where := Locate(stream, c.p, wdir, last)
+		if blk, _, _ := strings.Cut(where, "."); strings.HasSuffix(Locate(stream, c.p, wdir, off), ".size") {
+			where = "after " + blk
+		} else {
+			where = "at " + where
+		}
+		return fmt.Sprintf("%s, %s offset %d (the stream ends %s)", st.Where(int64(last)), name, off, where)
 	}
-	s := fmt.Sprintf("%s, %s offset %d", where, name, off)
+	s := fmt.Sprintf("%s, %s offset %d", st.Where(int64(off)), name, off)
 	if f := Locate(stream, c.p, wdir, off); f != "" {
 		s += " (" + f + ")"
+	}
+	return s
+}
+
+// invalid says what Validate found, without the offset it does not know.
+func invalid(err error) string {
+	var de *wire.DecodeError
+	if !errors.As(err, &de) {
+		return err.Error()
+	}
+	s := de.Err.Error()
+	if de.Detail != "" {
+		s += " (" + de.Detail + ")"
 	}
 	return s
 }
@@ -430,7 +419,7 @@ func (c *sessionCheck) checkRequest() {
 	}
 	if err := c.request.Validate(); err != nil {
 		off := c.fieldOffset(err)
-		c.fail(valid, fmt.Sprintf("%s: %v; the request: %s", c.at(pcap.ClientToServer, off), err, c.request.String()), c.window(pcap.ClientToServer, off))
+		c.fail(valid, fmt.Sprintf("%s: %s; the request: %s", c.at(pcap.ClientToServer, off), invalid(err), c.request.String()), c.window(pcap.ClientToServer, off))
 	} else {
 		c.pass(valid)
 	}
@@ -526,7 +515,7 @@ func (c *sessionCheck) checkReply() {
 			}
 			return
 		}
-		c.fail(check, fmt.Sprintf("%s: the server answered a request it should refuse (%v)", c.at(pcap.ServerToClient, 0), c.reqErrOrInvalid()), "")
+		c.fail(check, fmt.Sprintf("%s: the server answered a request it should refuse (%s)", c.at(pcap.ServerToClient, 0), invalid(c.reqErrOrInvalid())), "")
 	}
 	c.checkFraming()
 	if !v.ended {
@@ -575,6 +564,10 @@ func (c *sessionCheck) checkFraming() {
 	const check = "reply/framing"
 	v := &c.rep
 	down := c.s.Down
+	if v.fault != nil && !down.StartKnown {
+		c.skip(check, fmt.Sprintf("%s: %v; but the capture began in the middle of the connection: the start of the reply may not be in it", c.at(pcap.ServerToClient, int(v.fault.Offset)), v.fault))
+		return
+	}
 	if v.fault != nil {
 		off := int(v.fault.Offset)
 		msg := fmt.Sprintf("%s: %v", c.at(pcap.ServerToClient, off), v.fault)
@@ -590,7 +583,7 @@ func (c *sessionCheck) checkFraming() {
 	if v.ended {
 		for i := range v.trips {
 			if err := v.trips[i].Validate(); err != nil {
-				c.failf(check, "trip[%d]: %v", i, err)
+				c.failf(check, "%s: trip[%d]: %s", c.at(pcap.ServerToClient, c.tripOffset(i)), i, invalid(err))
 				return
 			}
 		}
