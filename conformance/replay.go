@@ -140,14 +140,6 @@ func Replay(ctx context.Context, r io.Reader, addr string, o ReplayOptions) (*Re
 	return rep, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
 }
 
-// sessionProfile is the profile of a session: given, or detected as the
-// passive checks detect it.
-func sessionProfile(s *pcap.Session, given wire.Profile) (wire.Profile, string) {
-	c := &sessionCheck{s: s, o: &PassiveOptions{Profile: given}, req: s.Up.Contiguous(), reply: s.Down.Contiguous()}
-	c.profile()
-	return c.p, c.profNote
-}
-
 // capturedEnding is how the captured server ended its stream: "close",
 // "reset", or "" when the capture does not show it.
 func capturedEnding(st *pcap.Stream) Ending {
@@ -194,7 +186,7 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 		res.Duration = time.Since(begin)
 		res.DurationMS = float64(res.Duration.Microseconds()) / 1000
 	}()
-	p, note := sessionProfile(s, o.Profile)
+	p, note := pcap.SessionProfile(s, o.Profile)
 	var log strings.Builder
 	fmt.Fprintf(&log, "session %d: %v → %v, packets %d–%d, profile %v (%s)\n", s.Index, s.Client, s.Server, s.FirstPacket, s.LastPacket, p, note)
 	finish := func(st Status, msg string) Result {
@@ -507,7 +499,7 @@ func serveSession(ctx context.Context, c net.Conn, s *pcap.Session, n int, o *Se
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
-	p, _ := sessionProfile(s, 0)
+	p, _ := pcap.SessionProfile(s, 0)
 	want := s.Up.Contiguous()
 	prefix := fmt.Sprintf("conn %d from %v: session %d", n, c.RemoteAddr(), s.Index)
 	// The request: as many bytes as the captured client sent.
