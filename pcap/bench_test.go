@@ -81,6 +81,34 @@ func BenchmarkReader(b *testing.B) {
 	b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 }
 
+// BenchmarkDecode is the work of tripcheck pcap decode without the output:
+// records, reassembly, and every block decoded with wire.
+func BenchmarkDecode(b *testing.B) {
+	var buf bytes.Buffer
+	packets := synth(b, &buf, 20000)
+	file := buf.Bytes()
+	b.SetBytes(int64(len(file)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := NewReader(bytes.NewReader(file), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			s, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			Decode(s, 0)
+		}
+	}
+	b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
 func BenchmarkPacketReader(b *testing.B) {
 	var buf bytes.Buffer
 	packets := synth(b, &buf, 20000)

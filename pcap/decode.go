@@ -110,6 +110,9 @@ func Decode(s *Session, p wire.Profile) *Decoded {
 
 func (d *Decoded) decode(st *Stream, dir Direction, wdir wire.Direction) {
 	data := st.Contiguous()
+	if d.Messages == nil {
+		d.Messages = make([]Message, 0, 8)
+	}
 	dec := wire.NewDecoder(d.Profile, wdir)
 	dec.Feed(data)
 	packet := func(off int64) int64 {

@@ -136,6 +136,7 @@ type conn struct {
 	key               flowKey
 	client            netip.AddrPort // provisional until classified, with AnyPort
 	h                 [2]*half       // [0]: from client, [1]: from server
+	halves            [2]half        // what h points to, in one allocation
 	notes             notes
 	trip              bool // recognised as Trip traffic
 	ignore            bool // recognised as not Trip: followed without data
@@ -357,8 +358,9 @@ func (r *Reader) open(key flowKey, seg *segment, p Packet) *conn {
 	}
 	r.seq++
 	c := &conn{key: key, client: client, first: p.Info.Timestamp, firstPkt: p.Num, seq: r.seq, talker: -1}
-	c.h[0] = newHalf(ClientToServer, r.o.MaxStreamBytes, &c.notes)
-	c.h[1] = newHalf(ServerToClient, r.o.MaxStreamBytes, &c.notes)
+	c.halves[0].reset(ClientToServer, r.o.MaxStreamBytes, &c.notes)
+	c.halves[1].reset(ServerToClient, r.o.MaxStreamBytes, &c.notes)
+	c.h[0], c.h[1] = &c.halves[0], &c.halves[1]
 	if r.o.Port != AnyPort {
 		r.classify(c, true)
 	}

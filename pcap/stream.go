@@ -163,8 +163,8 @@ type half struct {
 	packets int // packets with payload
 }
 
-func newHalf(dir Direction, limit int, n *notes) *half {
-	return &half{dir: dir, limit: limit, maxSegs: max(1024, limit/16), notes: n}
+func (h *half) reset(dir Direction, limit int, n *notes) {
+	*h = half{dir: dir, limit: limit, maxSegs: max(1024, limit/16), notes: n}
 }
 
 // offset maps a sequence number to a stream offset, near next.
@@ -345,6 +345,12 @@ func (h *half) append(b []byte, pkt int64, t time.Time) {
 			h.note(NoteCapped, pkt, h.next+int64(k), "the stream is kept up to %d bytes (%d segments); later bytes are counted, not kept", h.next+int64(k), len(h.st.Segments))
 		}
 		if k > 0 {
+			if h.st.Data == nil {
+				// Most streams are a request or a short reply: one
+				// allocation holds them.
+				h.st.Data = make([]byte, 0, min(h.limit, max(k, 256)))
+				h.st.Segments = make([]Segment, 0, 4)
+			}
 			h.st.Data = append(h.st.Data, b[:k]...)
 			if n := len(h.st.Segments); n > 0 && h.st.Segments[n-1].Packet == pkt && h.st.Segments[n-1].End() == h.next {
 				h.st.Segments[n-1].Len += k
