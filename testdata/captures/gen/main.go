@@ -6,9 +6,11 @@
 //	gen mixed   -in F -out F              (pcapng, packets spread over Ethernet, SLL2 and NULL interfaces)
 //	gen mangle  -in F -out F [-swap I,J] [-dup K@L] [-drop A-B]   (packet numbers from 1)
 //	gen send    ADDR [-extra HEX] [-cut N] [-half-close] [field=value ...]
+//	gen synth   -out F -sessions N [-open K]   (a large capture of Trip sessions, for the figures)
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -26,6 +29,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -44,6 +48,8 @@ func main() {
 		err = mangle(os.Args[2:])
 	case "send":
 		err = send(os.Args[2:])
+	case "synth":
+		err = synth(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -319,4 +325,100 @@ func send(args []string) error {
 	got, err := io.ReadAll(c)
 	fmt.Printf("sent %d bytes, got %d bytes (%v)\n", len(b), len(got), strings.TrimSpace(fmt.Sprint(err)))
 	return nil
+}
+
+// synth writes n Trip sessions as the book's server and client exchange
+// them (the request in one packet, each trip block and the end marker in
+// one packet each, FIN from the server, then from the client), k of them
+// open at a time, their packets interleaved. Requests vary so that replies
+// hold 0 to 7 trips.
+func synth(args []string) error {
+	fs := flag.NewFlagSet("synth", flag.ExitOnError)
+	out := fs.String("out", "", "")
+	n := fs.Int("sessions", 100000, "")
+	k := fs.Int("open", 16, "")
+	fs.Parse(args)
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w, err := pcap.NewWriter(bw)
+	if err != nil {
+		return err
+	}
+	cities := []string{"Berlin", "München", "Hamburg", "Köln", "Frankfurt am Main", "Stuttgart", "Düsseldorf", "Leipzig", "Dortmund", "Essen"}
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	tick := func() time.Time { now = now.Add(10 * time.Microsecond); return now }
+	server := netip.MustParseAddrPort("10.0.0.2:6178")
+	type open struct {
+		c     *pcap.ConnWriter
+		steps [][]byte // data of the next steps; nil: a FIN
+		dirs  []pcap.Direction
+	}
+	var active []*open
+	started, packets := 0, 0
+	startOne := func() error {
+		i := started
+		started++
+		r := conformance.DefaultRequest()
+		r.From, r.To = wire.Str(cities[i%len(cities)]), wire.Str(cities[(i/len(cities))%len(cities)])
+		r.Time = wire.TimeOf(i%24, 0, 0, 0)
+		req, err := wire.Qt4.AppendRequest(nil, &r)
+		if err != nil {
+			return err
+		}
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 16), byte(i >> 8)}), uint16(1024+i%60000))
+		c, err := w.Conn(client, server, tick())
+		if err != nil {
+			return err
+		}
+		packets += 3
+		o := &open{c: c, steps: [][]byte{req}, dirs: []pcap.Direction{pcap.ClientToServer}}
+		for _, t := range (fakes.Book{}).Trips(&r) {
+			b, err := wire.Qt4.AppendTrip(nil, &t)
+			if err != nil {
+				return err
+			}
+			o.steps, o.dirs = append(o.steps, b), append(o.dirs, pcap.ServerToClient)
+		}
+		o.steps, o.dirs = append(o.steps, wire.AppendEnd(nil), nil, nil), append(o.dirs, pcap.ServerToClient, pcap.ServerToClient, pcap.ClientToServer)
+		active = append(active, o)
+		return nil
+	}
+	for started < *n || len(active) > 0 {
+		for len(active) < *k && started < *n {
+			if err := startOne(); err != nil {
+				return err
+			}
+		}
+		next := active[:0]
+		for _, o := range active {
+			d, b := o.dirs[0], o.steps[0]
+			o.dirs, o.steps = o.dirs[1:], o.steps[1:]
+			if b == nil {
+				err = o.c.Close(d, tick())
+				packets += 2
+			} else {
+				err = o.c.Data(d, b, tick())
+				packets++
+			}
+			if err != nil {
+				return err
+			}
+			if len(o.steps) > 0 {
+				next = append(next, o)
+			}
+		}
+		active = next
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	fmt.Printf("%d sessions, %d packets\n", *n, packets)
+	return f.Close()
 }
