@@ -103,7 +103,8 @@ type Decoder struct {
 	pbuf    []byte // owned buffer for a block split across Feeds
 	pend    []byte // its unconsumed part
 	off     int64  // stream offset of the next unconsumed byte
-	index   [3]int // blocks decoded, by kind
+	index   [3]int // blocks framed, by kind: end, request, trip
+	kind    int    // the index slot of this direction's blocks: 1 or 2
 	ended   bool   // the end marker has been read
 	failed  error  // terminal stream error
 }
@@ -117,7 +118,10 @@ func NewDecoder(p Profile, dir Direction) *Decoder {
 
 // Reset makes d ready for a new stream, keeping its buffer.
 func (d *Decoder) Reset(p Profile, dir Direction) {
-	*d = Decoder{profile: p, dir: dir, pbuf: d.pbuf[:0]}
+	*d = Decoder{profile: p, dir: dir, pbuf: d.pbuf[:0], kind: 2}
+	if dir == Requests {
+		d.kind = 1
+	}
 }
 
 // Profile is the profile d decodes.
@@ -154,6 +158,7 @@ func (d *Decoder) NextBlock() (Block, error) {
 			off := d.off
 			d.in = b[n:]
 			d.off = off + int64(n)
+			d.index[d.kind]++
 			return Block{Offset: off, Size: size, Bytes: b[:n:n]}, nil
 		}
 	}
@@ -184,6 +189,7 @@ func (d *Decoder) nextBlockSlow() (Block, error) {
 				}
 				d.in = b[n:]
 				d.off += int64(n)
+				d.count(blk)
 				return blk, nil
 			}
 		}
@@ -220,7 +226,17 @@ func (d *Decoder) nextBlockSlow() (Block, error) {
 	}
 	d.pend = d.pend[n:]
 	d.off += int64(n)
+	d.count(blk)
 	return blk, nil
+}
+
+// count counts a framed block by kind.
+func (d *Decoder) count(b Block) {
+	if b.End() {
+		d.index[0]++
+		return
+	}
+	d.index[d.kind]++
 }
 
 // take moves up to n bytes from the input to the buffer.
@@ -276,18 +292,15 @@ func (d *Decoder) Next(m *Message) error {
 	switch {
 	case blk.End():
 		m.Kind = KindEnd
-		m.Index = d.index[0]
-		d.index[0]++
+		m.Index = d.index[0] - 1
 		return nil
 	case d.dir == Requests:
 		m.Kind = KindRequest
-		m.Index = d.index[1]
-		d.index[1]++
+		m.Index = d.index[1] - 1
 		fe = d.profile.decodeRequest(blk.Bytes[2:], &m.Request)
 	default:
 		m.Kind = KindTrip
-		m.Index = d.index[2]
-		d.index[2]++
+		m.Index = d.index[2] - 1
 		fe = d.profile.decodeTrip(blk.Bytes[2:], &m.Trip)
 	}
 	if fe.err != nil {
