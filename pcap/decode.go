@@ -61,10 +61,10 @@ type Message struct {
 	// Packet carried the block's first byte, Last its last one.
 	Packet, Last int64
 	Time         time.Time
-	// Request or Trip holds the fields (owned copies); with Err, those
-	// read before the fault.
-	Request *wire.Request
-	Trip    *wire.Trip
+	// Request or Trip holds the fields, by Kind; with Err, those read
+	// before the fault. Their strings alias the session's stream bytes.
+	Request wire.Request
+	Trip    wire.Trip
 	// Err is a fault of the block's fields (a *wire.DecodeError): a field
 	// past the block, an odd string, bytes left over.
 	Err error
@@ -95,6 +95,14 @@ type Decoded struct {
 // holds whole and that its side ended is also checked for how it ended.
 func Decode(s *Session, p wire.Profile) *Decoded {
 	d := &Decoded{}
+	d.Decode(s, p)
+	return d
+}
+
+// Decode is the package's Decode into d, reusing its memory: d's messages
+// from an earlier call are overwritten.
+func (d *Decoded) Decode(s *Session, p wire.Profile) {
+	d.Messages, d.Faults = d.Messages[:0], d.Faults[:0]
 	d.Profile, d.ProfileNote = SessionProfile(s, p)
 	d.decode(s.Up, ClientToServer, wire.Requests)
 	d.decode(s.Down, ServerToClient, wire.Replies)
@@ -105,14 +113,10 @@ func Decode(s *Session, p wire.Profile) *Decoded {
 			msgs[j], msgs[j-1] = msgs[j-1], msgs[j]
 		}
 	}
-	return d
 }
 
 func (d *Decoded) decode(st *Stream, dir Direction, wdir wire.Direction) {
 	data := st.Contiguous()
-	if d.Messages == nil {
-		d.Messages = make([]Message, 0, 8)
-	}
 	dec := wire.NewDecoder(d.Profile, wdir)
 	dec.Feed(data)
 	packet := func(off int64) int64 {
@@ -139,11 +143,9 @@ func (d *Decoded) decode(st *Stream, dir Direction, wdir wire.Direction) {
 		}
 		switch m.Kind {
 		case wire.KindRequest:
-			r := m.Request.Clone()
-			msg.Request = &r
+			msg.Request = m.Request
 		case wire.KindTrip:
-			t := m.Trip.Clone()
-			msg.Trip = &t
+			msg.Trip = m.Trip
 		}
 		d.Messages = append(d.Messages, msg)
 	}

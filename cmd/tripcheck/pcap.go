@@ -190,6 +190,7 @@ cannot be read (after the sessions before the fault).`,
 			enc := json.NewEncoder(out)
 			enc.SetEscapeHTML(false)
 			var text textWriter
+			var d pcap.Decoded
 			var readErr error
 			for {
 				if err := e.ctx.Err(); err != nil {
@@ -204,14 +205,14 @@ cannot be read (after the sessions before the fault).`,
 					readErr = err
 					break
 				}
-				d := pcap.Decode(s, profile)
+				d.Decode(s, profile)
 				if asJSON {
-					if err := enc.Encode(sessionJSON(s, d)); err != nil {
+					if err := enc.Encode(sessionJSON(s, &d)); err != nil {
 						return err
 					}
 					continue
 				}
-				if _, err := out.Write(text.session(s, d)); err != nil {
+				if _, err := out.Write(text.session(s, &d)); err != nil {
 					return err
 				}
 			}
@@ -346,7 +347,7 @@ func (w *textWriter) session(s *pcap.Session, d *pcap.Decoded) []byte {
 			if m.Index > 0 {
 				b = fmt.Appendf(b, "request[%d] ", m.Index)
 			}
-			b = w.request(b, m.Request)
+			b = w.request(b, &m.Request)
 			if err := m.Request.Validate(); err != nil && m.Err == nil {
 				b = append(b, "  invalid: "...)
 				b = append(b, err.Error()...)
@@ -355,7 +356,7 @@ func (w *textWriter) session(s *pcap.Session, d *pcap.Decoded) []byte {
 			b = append(b, "trip["...)
 			b = strconv.AppendInt(b, int64(m.Index), 10)
 			b = append(b, "] "...)
-			b = w.trip(b, m.Trip)
+			b = w.trip(b, &m.Trip)
 		case wire.KindEnd:
 			b = append(b, "end marker"...)
 		}
@@ -616,14 +617,14 @@ func sessionJSON(s *pcap.Session, d *pcap.Decoded) jsonSession {
 	for _, m := range d.Messages {
 		jm := jsonMessage{Dir: dirName(m.Dir), Kind: m.Kind.String(), Index: m.Index, Offset: m.Offset, Size: m.Size,
 			Packet: m.Packet, Last: m.Last, Time: m.Time.UTC(), Fault: fieldErrorJSON(m.Err)}
-		switch {
-		case m.Request != nil:
-			jm.Request = requestJSON(m.Request)
+		switch m.Kind {
+		case wire.KindRequest:
+			jm.Request = requestJSON(&m.Request)
 			if j.Request == nil {
 				j.Request = jm.Request
 			}
-		case m.Trip != nil:
-			t := fakes.TripJSON(m.Trip)
+		case wire.KindTrip:
+			t := fakes.TripJSON(&m.Trip)
 			jm.Trip = &t
 		}
 		j.Messages = append(j.Messages, jm)
