@@ -677,9 +677,15 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			return nil
 		})
 		if err == nil && mode == "close" {
+			// Probe twice: at once, and after a moment in which a server
+			// that crashes on the closes has done so.
 			r := DefaultRequest()
-			if _, aerr := exchange(context.Background(), s.target, s.profile, &r, s.timeout); aerr != nil {
-				err = fmt.Errorf("after %d truncated requests the server no longer serves: %v", n, aerr)
+			for i, wait := range []time.Duration{0, 100 * time.Millisecond} {
+				time.Sleep(wait)
+				if _, aerr := exchange(context.Background(), s.target, s.profile, &r, s.timeout); aerr != nil {
+					err = fmt.Errorf("after %d truncated requests the server no longer serves (probe %d): %v", n, i+1, aerr)
+					break
+				}
 			}
 		}
 	default:
