@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,9 +33,18 @@ type PassiveOptions struct {
 	Capture pcap.Options
 	// Target names the capture in the report (its file name).
 	Target string
+	// Aggregate gives one result per check over all sessions instead of
+	// one per check per session: IDs such as "reply/framing", failing if
+	// any session fails, naming the failing sessions (the first
+	// MaxAggregated in full). Per session, a report grows by about a
+	// kilobyte; aggregated, it stays the same size whatever the capture.
+	Aggregate bool
 	// Progress, if set, gets each result as it is made.
 	Progress func(Result)
 }
+
+// MaxAggregated is how many failures an aggregated result shows in full.
+const MaxAggregated = 10
 
 // CaptureInfo is what reading a capture found besides its sessions.
 type CaptureInfo struct {
@@ -106,6 +116,7 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 		return nil, CaptureInfo{}, err
 	}
 	var readErr error
+	agg := newAggregator()
 	for {
 		if err := ctx.Err(); err != nil {
 			readErr = err
@@ -120,8 +131,20 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 			break
 		}
 		for _, res := range CheckSession(s, o) {
+			if o.Aggregate {
+				agg.add(s.Index, res)
+				continue
+			}
 			rep.Results = append(rep.Results, res)
 			if o.Progress != nil {
+				o.Progress(res)
+			}
+		}
+	}
+	if o.Aggregate {
+		rep.Results = agg.results()
+		if o.Progress != nil {
+			for _, res := range rep.Results {
 				o.Progress(res)
 			}
 		}
@@ -130,6 +153,75 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
 	rep.Tally()
 	return rep, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+}
+
+// aggregator folds per-session results into one result per check.
+type aggregator struct {
+	order []string
+	by    map[string]*aggregate
+}
+
+type aggregate struct {
+	first                   Result // the first result, for the level and requirement
+	passed, failed, skipped int
+	failures                []string // the first MaxAggregated, with their logs
+	skipWhy                 string   // the first skip's reason
+}
+
+func newAggregator() *aggregator { return &aggregator{by: map[string]*aggregate{}} }
+
+func (a *aggregator) add(session int, r Result) {
+	_, check, _ := strings.Cut(r.ID, "/")
+	g := a.by[check]
+	if g == nil {
+		g = &aggregate{first: r}
+		a.by[check] = g
+		a.order = append(a.order, check)
+	}
+	where := "session[" + strconv.Itoa(session) + "]"
+	switch r.Status {
+	case Pass:
+		g.passed++
+	case Fail:
+		g.failed++
+		if len(g.failures) < MaxAggregated {
+			g.failures = append(g.failures, where+": "+r.Message+"\n"+r.Log)
+		}
+	case Skip:
+		g.skipped++
+		if g.skipWhy == "" {
+			g.skipWhy = where + ": " + r.Message
+		}
+	}
+}
+
+func (a *aggregator) results() []Result {
+	var out []Result
+	for _, check := range a.order {
+		g := a.by[check]
+		area, _, _ := strings.Cut(check, "/")
+		r := Result{ID: check, Area: area, Level: g.first.Level, Requirement: g.first.Requirement, Required: g.first.Required}
+		n := g.passed + g.failed + g.skipped
+		counts := fmt.Sprintf("%d sessions: %d passed, %d failed, %d skipped", n, g.passed, g.failed, g.skipped)
+		switch {
+		case g.failed > 0:
+			r.Status = Fail
+			first, _, _ := strings.Cut(g.failures[0], "\n")
+			r.Message = fmt.Sprintf("failed in %d of %d sessions; first %s", g.failed, n, first)
+			r.Log = counts + "\n" + strings.Join(g.failures, "\n")
+			if g.failed > len(g.failures) {
+				r.Log += fmt.Sprintf("\n... and %d failures more", g.failed-len(g.failures))
+			}
+		case g.passed > 0:
+			r.Status = Pass
+			r.Log = counts
+		default:
+			r.Status = Skip
+			r.Message = fmt.Sprintf("skipped in all %d sessions; first %s", n, g.skipWhy)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // sessionCheck holds what the checks of one session share.
@@ -141,6 +233,7 @@ type sessionCheck struct {
 	req, reply []byte // the streams up to their first gap
 	results    []Result
 	header     string // the session, for logs
+	area       string // "session[3]"
 	// The request, as far as it decoded.
 	reqState   reqState
 	reqBlock   int // bytes of the first block, size field included
@@ -175,16 +268,7 @@ type replyView struct {
 // CheckSession runs the passive checks on one session.
 func CheckSession(s *pcap.Session, o PassiveOptions) []Result {
 	c := &sessionCheck{s: s, o: &o, req: s.Up.Contiguous(), reply: s.Down.Contiguous()}
-	c.header = fmt.Sprintf("session %d: %v → %v, packets %d–%d (%d), %s, %s",
-		s.Index, s.Client, s.Server, s.FirstPacket, s.LastPacket, s.Packets, s.First.UTC().Format("2006-01-02 15:04:05.000000"), s.End)
 	c.profile()
-	c.header += ", profile " + c.p.String() + " (" + c.profNote + ")"
-	for _, n := range s.Notes {
-		c.header += "\n  note: " + n.String()
-	}
-	if s.NotesDropped > 0 {
-		c.header += fmt.Sprintf("\n  and %d notes more", s.NotesDropped)
-	}
 	c.decodeRequest()
 	c.decodeReply()
 	c.checkRequest()
@@ -298,9 +382,12 @@ func (c *sessionCheck) replyComplete() bool {
 // result adds the result of a check.
 func (c *sessionCheck) result(check string, status Status, msg, log string) {
 	def := passiveChecks[check]
+	if c.area == "" {
+		c.area = "session[" + strconv.Itoa(c.s.Index) + "]"
+	}
 	r := Result{
-		ID:          fmt.Sprintf("session[%d]/%s", c.s.Index, check),
-		Area:        fmt.Sprintf("session[%d]", c.s.Index),
+		ID:          c.area + "/" + check,
+		Area:        c.area,
 		Level:       def.level,
 		Requirement: def.requirement,
 		Status:      status,
@@ -308,12 +395,31 @@ func (c *sessionCheck) result(check string, status Status, msg, log string) {
 		Message:     msg,
 	}
 	if status != Pass || log != "" {
-		r.Log = c.header
+		r.Log = c.sessionHeader()
 		if log != "" {
 			r.Log += "\n" + strings.TrimRight(log, "\n")
 		}
 	}
 	c.results = append(c.results, r)
+}
+
+// sessionHeader describes the session, for the logs of its results: made
+// only when a result has a log.
+func (c *sessionCheck) sessionHeader() string {
+	if c.header != "" {
+		return c.header
+	}
+	s := c.s
+	h := fmt.Sprintf("session %d: %v → %v, packets %d–%d (%d), %s, %s, profile %v (%s)",
+		s.Index, s.Client, s.Server, s.FirstPacket, s.LastPacket, s.Packets, s.First.UTC().Format("2006-01-02 15:04:05.000000"), s.End, c.p, c.profNote)
+	for _, n := range s.Notes {
+		h += "\n  note: " + n.String()
+	}
+	if s.NotesDropped > 0 {
+		h += fmt.Sprintf("\n  and %d notes more", s.NotesDropped)
+	}
+	c.header = h
+	return h
 }
 
 func (c *sessionCheck) pass(check string)           { c.result(check, Pass, "", "") }

@@ -346,4 +346,15 @@ func TestPassiveSessions(t *testing.T) {
 		t.Errorf("summary %+v", rep.Summary)
 	}
 	_ = got
+	// Aggregated: one result per check, the failure naming its session.
+	agg, rep := check(t, synthCapture(t, good, bad, good), PassiveOptions{Aggregate: true})
+	if len(rep.Results) != 9 {
+		t.Errorf("%d aggregated results, want 9", len(rep.Results))
+	}
+	if r := agg["framing"]; r.ID != "reply/framing" || r.Status != Fail || !strings.Contains(r.Message, "failed in 1 of 3 sessions; first session[2]: packet") {
+		t.Errorf("aggregated reply/framing: %+v", r)
+	}
+	if r := agg["framing"]; !strings.Contains(r.Log, "3 sessions: 2 passed, 1 failed, 0 skipped") {
+		t.Errorf("log %q", r.Log)
+	}
 }

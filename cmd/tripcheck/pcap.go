@@ -235,7 +235,7 @@ cannot be read (after the sessions before the fault).`,
 func newPcapCheckCmd(e *env) *cobra.Command {
 	var f captureFlags
 	var rf suiteFlags
-	var strict bool
+	var strict, aggregate bool
 	var golden string
 	cmd := &cobra.Command{
 		Use:   "check FILE",
@@ -254,7 +254,10 @@ session[3]/reply/framing; a failure names the packet, the stream offset and
 the field, with a hex window. A check the capture cannot settle (a gap, a
 capture that ends first) is skipped with the reason. The report and its last
 line "N passed, N failed, N skipped" are the suites'; --json and --junit write
-the same files. Exit status: 0 when every required check passed, 1 when one
+the same files. For a large capture, --aggregate gives one result per check
+over all sessions (reply/framing, failing if any session fails, naming the
+first failing sessions), in memory that does not grow with the capture. Exit
+status: 0 when every required check passed, 1 when one
 failed, 2 when the file cannot be read or holds no Trip session.`,
 		Example: `  tripcheck pcap check trip.pcapng
   tripcheck pcap check --strict --golden book --junit report.xml ci-capture.pcap
@@ -265,7 +268,7 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			if err != nil {
 				return err
 			}
-			po := conformance.PassiveOptions{Profile: profile, Strict: strict, Capture: o, Target: args[0]}
+			po := conformance.PassiveOptions{Profile: profile, Strict: strict, Capture: o, Target: args[0], Aggregate: aggregate}
 			if golden != "" {
 				g, ok := conformance.Goldens[golden]
 				if !ok {
@@ -298,6 +301,7 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 	f.register(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&strict, "strict", false, "count SHOULD requirements too")
+	fl.BoolVar(&aggregate, "aggregate", false, "one result per check over all sessions, not per session (for large captures)")
 	fl.StringVar(&golden, "golden", "", "also compare each reply byte for byte with a reference: book (the book's server)")
 	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE`")
 	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE`")

@@ -266,6 +266,11 @@ func TestPcapCheckCmd(t *testing.T) {
 	if x, err := os.ReadFile(junitFile); err != nil || !bytes.Contains(x, []byte("session[2]/reply/framing")) {
 		t.Errorf("JUnit report: %v", err)
 	}
+	// Aggregated: one result per check.
+	code, out, _ = capRun("pcap", "check", "--aggregate", bad)
+	if code != 1 || !strings.Contains(out, "failed in 1 of 2 sessions; first session[2]: packet 14") || !strings.HasPrefix(pcapLastLine(out), "8 passed, 1 failed") {
+		t.Errorf("--aggregate: exit %d\n%s", code, out)
+	}
 	// No session, and not a capture: usage errors.
 	if code, _, _ := capRun("pcap", "check", "--port", "7000", good); code != 2 {
 		t.Errorf("no session: exit %d, want 2", code)
