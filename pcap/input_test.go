@@ -181,10 +181,10 @@ func TestDamagedFiles(t *testing.T) {
 }
 
 func FuzzReader(f *testing.F) {
-	base, _, _, _ := baseCapture(&testing.T{})
+	base, _, _, _ := baseCapture(f)
 	f.Add(pcapFile(leOrder, false, layers.LinkTypeEthernet, base))
 	f.Add(pcapngFile(leOrder, base))
-	f.Add(pcapFile(binary.BigEndian, true, layers.LinkTypeLinuxSLL, relink(&testing.T{}, base, layers.LinkTypeLinuxSLL)))
+	f.Add(pcapFile(binary.BigEndian, true, layers.LinkTypeLinuxSLL, relink(f, base, layers.LinkTypeLinuxSLL)))
 	f.Fuzz(func(t *testing.T, file []byte) {
 		ss, _, _ := readAll(file, Options{Port: AnyPort})
 		for _, s := range ss {

@@ -12,7 +12,7 @@ import (
 // The base capture: packets 1-3 the handshake, 4-6 the request in three
 // pieces, 7-10 the reply in four, 11-12 the server's FIN and its ACK, 13-14
 // the client's.
-func baseCapture(t *testing.T) (recs []rec, req, reply []byte, cuts []int) {
+func baseCapture(t testing.TB) (recs []rec, req, reply []byte, cuts []int) {
 	req, reply = exchange(t)
 	cuts = []int{10, 30, 60}
 	down := [][]byte{reply[:cuts[0]], reply[cuts[0]:cuts[1]], reply[cuts[1]:cuts[2]], reply[cuts[2]:]}
