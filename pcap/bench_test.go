@@ -90,6 +90,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.SetBytes(int64(len(file)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	var d Decoded
 	for i := 0; i < b.N; i++ {
 		r, err := NewReader(bytes.NewReader(file), Options{})
 		if err != nil {
@@ -103,7 +104,7 @@ func BenchmarkDecode(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			Decode(s, 0)
+			d.Decode(s, 0)
 		}
 	}
 	b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
