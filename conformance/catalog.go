@@ -54,6 +54,25 @@ func Catalog(suite string) ([]Scenario, error) {
 	return out, nil
 }
 
+// withExtra is a suite's catalog and a user's own scenarios, in ID order;
+// an ID defined twice is an error.
+func withExtra(suite string, extra []Scenario) ([]Scenario, error) {
+	all, err := Catalog(suite)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, extra...)
+	seen := map[string]bool{}
+	for _, s := range all {
+		if seen[s.ID] {
+			return nil, fmt.Errorf("conformance: scenario %s is defined twice (%s)", s.ID, s.Source)
+		}
+		seen[s.ID] = true
+	}
+	sortScenarios(all)
+	return all, nil
+}
+
 // LoadDir reads a user's own scenarios: every .txtar file in dir.
 func LoadDir(dir string) ([]Scenario, error) {
 	entries, err := os.ReadDir(dir)

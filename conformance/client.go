@@ -180,20 +180,7 @@ func (su *clientSuite) stopped() string {
 // ClientScenarios returns the scenarios a run with o would consider, before
 // --run and --skip: the built-in client catalog and o.Extra.
 func ClientScenarios(o *ClientOptions) ([]Scenario, error) {
-	all, err := Catalog(SuiteClient)
-	if err != nil {
-		return nil, err
-	}
-	all = append(all, o.Extra...)
-	seen := map[string]bool{}
-	for _, s := range all {
-		if seen[s.ID] {
-			return nil, fmt.Errorf("conformance: scenario %s is defined twice (%s)", s.ID, s.Source)
-		}
-		seen[s.ID] = true
-	}
-	sortScenarios(all)
-	return all, nil
+	return withExtra(SuiteClient, o.Extra)
 }
 
 // RunClient runs the client suite and returns its report. An error means

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -152,46 +151,12 @@ func (w *watcher) sent() ([]byte, int) {
 	return append([]byte(nil), w.extra...), w.nExtra
 }
 
-// clientCommand is one custom command of the client suite.
-type clientCommand struct {
-	name, usage, doc string
-	flags            func(fs *flag.FlagSet)
-	run              func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string)
-}
-
 // ClientCommands documents the commands scenarios of the client suite can
 // use.
-func ClientCommands() []Command {
-	var out []Command
-	for _, c := range clientCommandList() {
-		out = append(out, Command{Name: c.name, Usage: c.usage, Doc: c.doc})
-	}
-	return out
-}
+func ClientCommands() []Command { return commandDocs(clientCommandList()) }
 
 func clientCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	m := map[string]func(ts *testscript.TestScript, neg bool, args []string){}
-	for _, c := range clientCommandList() {
-		c := c
-		if m[c.name] != nil {
-			panic("conformance: command " + c.name + " registered twice")
-		}
-		m[c.name] = func(ts *testscript.TestScript, neg bool, args []string) {
-			if neg {
-				ts.Fatalf("%s does not support '!'", c.name)
-			}
-			fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			if c.flags != nil {
-				c.flags(fs)
-			}
-			if err := fs.Parse(args); err != nil {
-				ts.Fatalf("usage: %s %s\n%s", c.name, c.usage, c.doc)
-			}
-			c.run(ts, csess(ts), fs, fs.Args())
-		}
-	}
-	return m
+	return commandMap(clientCommandList(), csess)
 }
 
 // current returns the run of the last search.
@@ -207,8 +172,8 @@ const tripFieldsHelp = `trip fields, each [I.]key=value, for every trip or for t
   duration=N      changes=N         train=TEXT | train=@null | train=@repeat(TEXT,N)
 Trips default to the search's date and time, "InterCity", durations drawn from $SEED.`
 
-func clientCommandList() []clientCommand {
-	return []clientCommand{
+func clientCommandList() []command[*clientSession] {
+	return []command[*clientSession]{
 		{
 			name:  "search",
 			usage: "[field=value ...]",

@@ -59,20 +59,7 @@ func (o *ServerOptions) timeout() time.Duration {
 // ServerScenarios returns the scenarios a run with o would consider, before
 // --run and --skip: the built-in server catalog and o.Extra.
 func ServerScenarios(o *ServerOptions) ([]Scenario, error) {
-	all, err := Catalog(SuiteServer)
-	if err != nil {
-		return nil, err
-	}
-	all = append(all, o.Extra...)
-	seen := map[string]bool{}
-	for _, s := range all {
-		if seen[s.ID] {
-			return nil, fmt.Errorf("conformance: scenario %s is defined twice (%s)", s.ID, s.Source)
-		}
-		seen[s.ID] = true
-	}
-	sortScenarios(all)
-	return all, nil
+	return withExtra(SuiteServer, o.Extra)
 }
 
 // RunServer runs the server suite against o.Target and returns its report.

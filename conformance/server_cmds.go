@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -95,53 +94,12 @@ func (s *session) get(ts *testscript.TestScript, name string, dial bool) *peer {
 	return p
 }
 
-// command is one custom testscript command.
-type command struct {
-	name  string
-	usage string // the arguments
-	doc   string // what it does
-	run   func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string)
-	flags func(fs *flag.FlagSet)
-}
-
-// Command documents one custom command, for --commands.
-type Command struct {
-	Name, Usage, Doc string
-}
-
 // ServerCommands documents the commands scenarios of the server suite can
 // use.
-func ServerCommands() []Command {
-	var out []Command
-	for _, c := range serverCommandList() {
-		out = append(out, Command{Name: c.name, Usage: c.usage, Doc: c.doc})
-	}
-	return out
-}
+func ServerCommands() []Command { return commandDocs(serverCommandList()) }
 
 func serverCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	m := map[string]func(ts *testscript.TestScript, neg bool, args []string){}
-	for _, c := range serverCommandList() {
-		c := c
-		if m[c.name] != nil {
-			panic("conformance: command " + c.name + " registered twice")
-		}
-		m[c.name] = func(ts *testscript.TestScript, neg bool, args []string) {
-			if neg {
-				ts.Fatalf("%s does not support '!'", c.name)
-			}
-			fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			if c.flags != nil {
-				c.flags(fs)
-			}
-			if err := fs.Parse(args); err != nil {
-				ts.Fatalf("usage: %s %s\n%s", c.name, c.usage, c.doc)
-			}
-			c.run(ts, sess(ts), fs, fs.Args())
-		}
-	}
-	return m
+	return commandMap(serverCommandList(), sess)
 }
 
 func str(fs *flag.FlagSet, name string) string { return fs.Lookup(name).Value.String() }
@@ -231,8 +189,8 @@ func (s *session) write(ts *testscript.TestScript, p *peer, b []byte, sh shape.S
 	}
 }
 
-func serverCommandList() []command {
-	return []command{
+func serverCommandList() []command[*session] {
+	return []command[*session]{
 		{
 			name:  "dial",
 			usage: "[-c NAME]",
