@@ -78,7 +78,14 @@ func formatDuration(d time.Duration) string {
 	if d < time.Second {
 		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 	}
-	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+	// Whole centiseconds, written without a float: 1.59s, not
+	// 1.5899999999999999s.
+	cs := int64(d / (10 * time.Millisecond))
+	out := strconv.FormatInt(cs/100, 10)
+	if frac := cs % 100; frac != 0 {
+		out += "." + strings.TrimSuffix(strconv.FormatInt(100+frac, 10)[1:], "0")
+	}
+	return out + "s"
 }
 
 // seconds writes d in seconds with millisecond precision, as JUnit wants.

@@ -115,6 +115,9 @@ func TestFormatDuration(t *testing.T) {
 		{1314 * time.Millisecond, "1.31s"},
 		{1305 * time.Millisecond, "1.31s"},
 		{2500 * time.Millisecond, "2.5s"},
+		{1590 * time.Millisecond, "1.59s"}, // 1.5899999999999999 as a float
+		{1587 * time.Millisecond, "1.59s"},
+		{1005 * time.Millisecond, "1.01s"},
 		{75*time.Second + 400*time.Millisecond, "75.4s"},
 		{2 * time.Hour, "7200s"},
 	} {
