@@ -73,15 +73,7 @@ error.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			if f.list {
-				listScenarios(e.stdout, all)
-				return nil
-			}
-			if f.commands {
-				listCommands(e.stdout, conformance.ClientCommands())
-				return nil
-			}
-			if err := checkKnown(expect, all); err != nil {
+			if done, err := f.listed(e, all, conformance.ClientCommands(), expect); done || err != nil {
 				return err
 			}
 			if (execTmpl == "") == (listen == "") {

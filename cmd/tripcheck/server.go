@@ -146,6 +146,20 @@ func listCommands(w io.Writer, cmds []conformance.Command) {
 	}
 }
 
+// listed answers --list and --commands, and checks the --expect-fail IDs
+// against the scenarios; done says the command has nothing more to do.
+func (f *suiteFlags) listed(e *env, all []conformance.Scenario, cmds []conformance.Command, expect map[string]bool) (done bool, err error) {
+	switch {
+	case f.list:
+		listScenarios(e.stdout, all)
+		return true, nil
+	case f.commands:
+		listCommands(e.stdout, cmds)
+		return true, nil
+	}
+	return false, checkKnown(expect, all)
+}
+
 // writeReports prints the text report and writes the files asked for.
 func (e *env) writeReports(rep *conformance.Report, f *suiteFlags) error {
 	color := false
@@ -222,15 +236,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			if f.list {
-				listScenarios(e.stdout, all)
-				return nil
-			}
-			if f.commands {
-				listCommands(e.stdout, conformance.ServerCommands())
-				return nil
-			}
-			if err := checkKnown(expect, all); err != nil {
+			if done, err := f.listed(e, all, conformance.ServerCommands(), expect); done || err != nil {
 				return err
 			}
 			if len(args) == 0 && golden == "" {
