@@ -115,21 +115,8 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 	if err != nil {
 		return nil, CaptureInfo{}, err
 	}
-	var readErr error
 	agg := newAggregator()
-	for {
-		if err := ctx.Err(); err != nil {
-			readErr = err
-			break
-		}
-		s, err := pr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
+	readErr := eachSession(ctx, pr, func(s *pcap.Session) {
 		for _, res := range CheckSession(s, o) {
 			if o.Aggregate {
 				agg.add(s.Index, res)
@@ -140,7 +127,7 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 				o.Progress(res)
 			}
 		}
-	}
+	})
 	if o.Aggregate {
 		rep.Results = agg.results()
 		if o.Progress != nil {
@@ -153,6 +140,24 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
 	rep.Tally()
 	return rep, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+}
+
+// eachSession calls fn with every session of the capture, in the order
+// they end, until the capture ends (nil) or ctx or the reader fails.
+func eachSession(ctx context.Context, pr *pcap.Reader, fn func(*pcap.Session)) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s, err := pr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fn(s)
+	}
 }
 
 // aggregator folds per-session results into one result per check.

@@ -114,26 +114,13 @@ func Replay(ctx context.Context, r io.Reader, addr string, o ReplayOptions) (*Re
 	if o.Profile != 0 {
 		rep.Profile, rep.ProfileNote = o.Profile.String(), "given; compare "+string(o.Compare)
 	}
-	var readErr error
-	for {
-		if err := ctx.Err(); err != nil {
-			readErr = err
-			break
-		}
-		s, err := pr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
+	readErr := eachSession(ctx, pr, func(s *pcap.Session) {
 		res := replaySession(ctx, s, addr, &o)
 		rep.Results = append(rep.Results, res)
 		if o.Progress != nil {
 			o.Progress(res)
 		}
-	}
+	})
 	rep.Duration = time.Since(start)
 	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
 	rep.Tally()
