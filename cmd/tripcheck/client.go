@@ -43,15 +43,7 @@ error.`,
   tripcheck client --exec '...' --run framing --strict -v --junit report.xml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			profile, err := f.profileFlag()
-			if err != nil {
-				return err
-			}
-			extra, err := f.extraScenarios()
-			if err != nil {
-				return err
-			}
-			expect, err := readExpectFail(f.expectFail)
+			profile, extra, expect, err := f.inputs()
 			if err != nil {
 				return err
 			}

@@ -146,6 +146,23 @@ func listCommands(w io.Writer, cmds []conformance.Command) {
 	}
 }
 
+// inputs reads what --profile, --scenarios and --expect-fail name.
+func (f *suiteFlags) inputs() (wire.Profile, []conformance.Scenario, map[string]bool, error) {
+	profile, err := f.profileFlag()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	extra, err := f.extraScenarios()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	expect, err := readExpectFail(f.expectFail)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return profile, extra, expect, nil
+}
+
 // listed answers --list and --commands, and checks the --expect-fail IDs
 // against the scenarios; done says the command has nothing more to do.
 func (f *suiteFlags) listed(e *env, all []conformance.Scenario, cmds []conformance.Command, expect map[string]bool) (done bool, err error) {
@@ -208,15 +225,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
   tripcheck server localhost:6178 --golden book --junit report.xml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			profile, err := f.profileFlag()
-			if err != nil {
-				return err
-			}
-			extra, err := f.extraScenarios()
-			if err != nil {
-				return err
-			}
-			expect, err := readExpectFail(f.expectFail)
+			profile, extra, expect, err := f.inputs()
 			if err != nil {
 				return err
 			}
