@@ -90,6 +90,10 @@ type Result struct {
 	ExpectedFailure bool `json:"expected_failure,omitempty"`
 	// Message is the one-line reason of a failure or skip.
 	Message string `json:"message"`
+	// Findings are the faults the checks found, in the order found; the
+	// first is the one that failed the scenario. Empty for a failure of
+	// the script itself or of a check that has no finding yet.
+	Findings []Finding `json:"findings,omitempty"`
 	// Log is the script's log of the failing phase (the whole log with -v).
 	Log      string        `json:"log,omitempty"`
 	Duration time.Duration `json:"-"`

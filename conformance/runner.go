@@ -127,6 +127,7 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 			if !ok {
 				return errors.New("conformance: scripts run only under the conformance runner")
 			}
+			env.Values[findingsKey{}] = &st.findings
 			return c.setup(env, st.sc, scenarioSeed(c.seed, st.sc.ID))
 		},
 		RequireUniqueNames: true,
@@ -240,7 +241,7 @@ func (r *rootT) Run(name string, f func(testscript.T)) {
 		start := time.Now()
 		defer func() {
 			<-r.sem
-			res := Result{Status: Pass, Duration: time.Since(start), Log: st.log.String()}
+			res := Result{Status: Pass, Duration: time.Since(start), Log: st.log.String(), Findings: st.findings.all()}
 			switch {
 			case st.failed:
 				res.Status = Fail
@@ -268,6 +269,8 @@ type scriptT struct {
 	skipped  bool
 	skipMsg  string
 	panicked any
+	// findings are what the script's checks found (see fail).
+	findings findings
 }
 
 // run calls f, which ends by returning or by runtime.Goexit (FailNow, Skip).
