@@ -379,14 +379,18 @@ func (h *half) skipTo(off int64, after int64) {
 	}
 	h.note(NoteGap, after, h.next, "%s", text)
 	// Zeros keep the offsets of the bytes after the gap (Contiguous stops
-	// before them), unless they would reach the cap: then nothing more is
-	// kept.
+	// before them). A gap that runs past the cap is kept as zeros up to the
+	// cap, and nothing after it: Data then stops at the cap, as Truncated
+	// says. (Stopping Data at the gap's start instead left a stream marked
+	// truncated short of its cap: FuzzCapture, TestGapPastCapFillsToCap.)
 	if !h.capped {
-		if off-h.next <= int64(h.limit-len(h.st.Data)) {
+		if room := int64(h.limit - len(h.st.Data)); off-h.next <= room {
 			h.st.Data = append(h.st.Data, make([]byte, off-h.next)...)
 		} else {
+			h.st.Data = append(h.st.Data, make([]byte, room)...)
 			h.capped = true
 			h.st.Truncated = true
+			h.note(NoteCapped, after, h.next+room, "the stream is kept up to %d bytes; later bytes are counted, not kept", h.next+room)
 		}
 	}
 	h.next = off
