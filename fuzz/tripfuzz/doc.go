@@ -1,0 +1,26 @@
+// Package tripfuzz fuzzes a Trip decoder of your own against tripcheck's
+// reference decoder (package wire): differential fuzzing with go test.
+//
+// In your module, beside your decoder:
+//
+//	func FuzzReplies(f *testing.F) {
+//		tripfuzz.Replies(f, wire.Qt4, func(stream []byte) ([]wire.Trip, error) { return mydecoder.Replies(stream) })
+//	}
+//
+// and run it with go test -fuzz FuzzReplies. Replies adds the seeds (the
+// Qt vectors, replies captured from real exchanges, and inputs of other
+// protocols from go-fuzz-corpus), then for every input compares your
+// decoder's answer with wire's: where wire decodes the stream, the same
+// trips value by value and no error; where wire finds a fault, an error of
+// the same Class (CutShort, Corrupt, LeftOver). A difference fails the
+// input with a Mismatch that names the field and its stream offset:
+//
+//	trip[0].date at offset 2: got 2026-11-25 (jd 2461370), want @jd(10571498618535936) ...
+//
+// go test keeps the failing input under testdata/fuzz, so that it is a
+// regression test from then on. Requests does the same for request
+// streams. Options say what your decoder does not model: StopAtEndMarker
+// for one that stops reading at the end marker, AnyError for one whose
+// errors carry no class, Classify for one with error values of its own.
+// CheckReplies and CheckRequests compare one stream, without fuzzing.
+package tripfuzz
