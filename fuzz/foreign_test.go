@@ -1,9 +1,12 @@
 package fuzz
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -35,6 +38,28 @@ func foreignInputs(t testing.TB) map[string][]byte {
 	return out
 }
 
+// gfcDir holds the subset of github.com/dvyukov/go-fuzz-corpus that
+// package tripfuzz embeds (its README.md says what it is).
+const gfcDir = "tripfuzz/testdata/go-fuzz-corpus"
+
+// gfcInputs reads every file of gfcDir's harness folders: "gfc-<harness>-<name>" → bytes.
+func gfcInputs(t testing.TB) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(gfcDir, "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["gfc-"+filepath.Base(filepath.Dir(f))+"-"+filepath.Base(f)] = b
+	}
+	return out
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -45,45 +70,157 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // TestForeignRejected: bytes of other protocols are no Trip messages. Every
-// decoder rejects every foreign input with a typed error, in each profile:
-// the streaming decoder in each direction (a *wire.DecodeError from Next
-// or Close), DecodeRequest and DecodeTrip (a *wire.DecodeError, or for a
-// request that happens to decode, one that Validate refuses), and
-// DetectProfile (ErrNoProfile).
+// decoder rejects every foreign input (the hand-made ones and all of
+// go-fuzz-corpus) with a typed error, in each profile: the streaming
+// decoder in each direction (a *wire.DecodeError from Next or Close),
+// DecodeRequest and DecodeTrip (a *wire.DecodeError), and DetectProfile
+// (ErrNoProfile). Where the bytes happen to form Trip blocks (go-fuzz-corpus
+// has an empty file, a request stream of no request, and a BMP file that is
+// a Qt4 trip payload), the decode must be consistent instead: the values
+// encode back to the same bytes, a stream decodes the same fed byte by
+// byte, and DetectProfile names the one profile that decodes the payload.
 func TestForeignRejected(t *testing.T) {
 	inputs := foreignInputs(t)
-	if len(inputs) < 10 {
-		t.Fatalf("%d foreign inputs in %s, want at least 10", len(inputs), foreignDir)
+	gfc := gfcInputs(t)
+	if len(inputs) < 2 || len(gfc) < 800 {
+		t.Fatalf("%d foreign inputs in %s and %d in %s, want at least 2 and 800", len(inputs), foreignDir, len(gfc), gfcDir)
+	}
+	for name, b := range gfc {
+		inputs[name] = b
 	}
 	for _, name := range sortedKeys(inputs) {
 		b := inputs[name]
 		t.Run(name, func(t *testing.T) {
 			for _, p := range wire.Profiles {
 				for _, dir := range []wire.Direction{wire.Requests, wire.Replies} {
-					if err := firstStreamError(p, dir, b); !isTyped(err) {
+					if err := firstStreamError(p, dir, b); err == nil {
+						if err := streamConsistent(p, dir, b); err != nil {
+							t.Errorf("%v %v stream: no error, and %v", p, dir, err)
+						}
+					} else if !isTyped(err) {
 						t.Errorf("%v %v stream: first error %v, want a *wire.DecodeError", p, dir, err)
 					}
 				}
 				var r wire.Request
 				if err := p.DecodeRequest(b, &r); err == nil {
-					if err := r.Validate(); !isTyped(err) {
-						t.Errorf("%v: DecodeRequest takes it for %s, and Validate %v", p, r.String(), err)
+					if enc, _ := (wire.Encoder{Profile: p, AllowIllegalWrites: true}).AppendRequest(nil, &r); !bytes.Equal(wire.Block{Bytes: enc}.Payload(), b) {
+						t.Errorf("%v: DecodeRequest takes it for %s, which encodes to other bytes", p, r.String())
 					}
 				} else if !isTyped(err) {
 					t.Errorf("%v DecodeRequest: %v", p, err)
 				}
 				var tr wire.Trip
-				if err := p.DecodeTrip(b, &tr); !isTyped(err) {
+				if err := p.DecodeTrip(b, &tr); err == nil {
+					if enc, _ := (wire.Encoder{Profile: p, AllowIllegalWrites: true}).AppendTrip(nil, &tr); !bytes.Equal(wire.Block{Bytes: enc}.Payload(), b) {
+						t.Errorf("%v: DecodeTrip takes it for %s, which encodes to other bytes", p, tr.String())
+					}
+				} else if !isTyped(err) {
 					t.Errorf("%v DecodeTrip: %v, want a *wire.DecodeError (read %s)", p, err, tr.String())
 				}
 			}
 			for _, k := range []wire.Kind{wire.KindRequest, wire.KindTrip} {
-				if p, err := wire.DetectProfile(k, b); !errors.Is(err, wire.ErrNoProfile) {
-					t.Errorf("DetectProfile(%v) = %v, %v; want ErrNoProfile", k, p, err)
+				p, err := wire.DetectProfile(k, b)
+				switch {
+				case errors.Is(err, wire.ErrNoProfile):
+				case err == nil:
+					if decodes(p, k, b) != nil || decodes(otherProfile(p), k, b) == nil {
+						t.Errorf("DetectProfile(%v) = %v, but %v decodes it: %v, and %v: %v", k, p, p, decodes(p, k, b), otherProfile(p), decodes(otherProfile(p), k, b))
+					}
+				default:
+					t.Errorf("DetectProfile(%v) = %v, %v; want ErrNoProfile or the one profile that decodes it", k, p, err)
 				}
 			}
 		})
 	}
+}
+
+// decodes decodes a payload of kind k in profile p, without trailing bytes.
+func decodes(p wire.Profile, k wire.Kind, b []byte) error {
+	if k == wire.KindRequest {
+		var r wire.Request
+		return p.DecodeRequest(b, &r)
+	}
+	var tr wire.Trip
+	return p.DecodeTrip(b, &tr)
+}
+
+func otherProfile(p wire.Profile) wire.Profile {
+	if p == wire.Qt4 {
+		return wire.Qt5
+	}
+	return wire.Qt4
+}
+
+// streamConsistent checks a stream that decodes without error: its
+// messages encode back to its bytes, and fed one byte at a time it
+// decodes to the same messages.
+func streamConsistent(p wire.Profile, dir wire.Direction, b []byte) error {
+	whole, err := messages(p, dir, [][]byte{b})
+	if err != nil {
+		return err
+	}
+	var pieces [][]byte
+	for i := range b {
+		pieces = append(pieces, b[i:i+1])
+	}
+	split, err := messages(p, dir, pieces)
+	if err != nil {
+		return fmt.Errorf("fed byte by byte: %v", err)
+	}
+	if !slices.Equal(whole, split) {
+		return fmt.Errorf("fed byte by byte it decodes to %q, whole to %q", split, whole)
+	}
+	var enc []byte
+	e := wire.Encoder{Profile: p, AllowIllegalWrites: true}
+	d := wire.NewDecoder(p, dir)
+	d.Feed(b)
+	for {
+		var m wire.Message
+		if err := d.Next(&m); err != nil {
+			break
+		}
+		switch m.Kind {
+		case wire.KindRequest:
+			enc, _ = e.AppendRequest(enc, &m.Request)
+		case wire.KindTrip:
+			enc, _ = e.AppendTrip(enc, &m.Trip)
+		case wire.KindEnd:
+			enc = wire.AppendEnd(enc)
+		}
+	}
+	if !bytes.Equal(enc, b) {
+		return fmt.Errorf("its messages %q encode to %x", whole, enc)
+	}
+	return nil
+}
+
+// messages decodes a stream fed in the given pieces: each message as a
+// string, and the first error.
+func messages(p wire.Profile, dir wire.Direction, pieces [][]byte) ([]string, error) {
+	d := wire.NewDecoder(p, dir)
+	var out []string
+	for _, piece := range pieces {
+		d.Feed(piece)
+		for {
+			var m wire.Message
+			err := d.Next(&m)
+			if err == wire.ErrNeedMore {
+				break
+			}
+			if err != nil {
+				return out, err
+			}
+			switch m.Kind {
+			case wire.KindRequest:
+				out = append(out, m.Request.String())
+			case wire.KindTrip:
+				out = append(out, m.Trip.String())
+			default:
+				out = append(out, m.Kind.String())
+			}
+		}
+	}
+	return out, d.Close()
 }
 
 // isTyped reports whether err is a *wire.DecodeError of one of wire's

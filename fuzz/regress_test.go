@@ -12,7 +12,8 @@ import (
 // go test -fuzz gave them.
 
 // TestCloseIndexAfterNextBlock: found by FuzzFraming on the seed
-// foreign-http2-server-settings-replies (an empty block, then a size of
+// foreign-http2-server-settings-replies, a hand-made seed since replaced by
+// go-fuzz-corpus (an empty block, then a size of
 // 0x0604 with 33 bytes of payload). Close names the block the stream ended
 // in with an index that counts only the blocks Next decoded
 // (Decoder.index, wire/decoder.go), so a caller that frames with NextBlock

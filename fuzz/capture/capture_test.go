@@ -46,63 +46,66 @@ func fileError(t *testing.T, what string, err error) *pcap.FileError {
 // alone; the Trip decoders take every reassembled stream with typed errors;
 // and memory allocated stays bounded by the input.
 func FuzzCapture(f *testing.F) {
-	f.Fuzz(func(t *testing.T, anyPort bool, data []byte) {
-		o := opts
-		if anyPort {
-			o.Port = pcap.AnyPort
+	f.Fuzz(func(t *testing.T, anyPort bool, data []byte) { checkCapture(t, anyPort, data) })
+}
+
+// checkCapture is FuzzCapture's property, for one input.
+func checkCapture(t *testing.T, anyPort bool, data []byte) {
+	o := opts
+	if anyPort {
+		o.Port = pcap.AnyPort
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	records, recErr := countRecords(data)
+	r, err := pcap.NewReader(bytes.NewReader(data), o)
+	if err != nil {
+		fileError(t, "NewReader", err)
+		if recErr == nil || recErr == io.EOF {
+			t.Fatalf("NewReader: %v, but the record layer read the header", err)
 		}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		records, recErr := countRecords(data)
-		r, err := pcap.NewReader(bytes.NewReader(data), o)
+		return
+	}
+	seen := map[int]bool{}
+	sessions := 0
+	var last error
+	for {
+		s, err := r.Next()
 		if err != nil {
-			fileError(t, "NewReader", err)
-			if recErr == nil || recErr == io.EOF {
-				t.Fatalf("NewReader: %v, but the record layer read the header", err)
-			}
-			return
+			last = err
+			break
 		}
-		seen := map[int]bool{}
-		sessions := 0
-		var last error
-		for {
-			s, err := r.Next()
-			if err != nil {
-				last = err
-				break
-			}
-			sessions++
-			if sessions > 1+int(r.Stats().Packets) {
-				t.Fatalf("%d sessions from %d packets", sessions, r.Stats().Packets)
-			}
-			if seen[s.Index] || s.Index < 1 {
-				t.Fatalf("session index %d twice or below 1", s.Index)
-			}
-			seen[s.Index] = true
-			checkSession(t, s, r.Stats().Packets)
+		sessions++
+		if sessions > 1+int(r.Stats().Packets) {
+			t.Fatalf("%d sessions from %d packets", sessions, r.Stats().Packets)
 		}
-		if last != io.EOF {
-			fe := fileError(t, "Next", last)
-			if errors.Is(last, pcap.ErrTruncatedFile) {
-				t.Fatalf("Next: %v: a file cut short ends the capture, with a note", last)
-			}
-			if again, _ := r.Next(); again != nil {
-				t.Fatalf("Next after %v: %v, want the same error", last, again)
-			}
-			_ = fe
+		if seen[s.Index] || s.Index < 1 {
+			t.Fatalf("session index %d twice or below 1", s.Index)
 		}
-		if got := r.Stats().Packets; got != records {
-			t.Fatalf("the reader read %d packets, the record layer %d (%v)", got, records, recErr)
+		seen[s.Index] = true
+		checkSession(t, s, r.Stats().Packets)
+	}
+	if last != io.EOF {
+		fe := fileError(t, "Next", last)
+		if errors.Is(last, pcap.ErrTruncatedFile) {
+			t.Fatalf("Next: %v: a file cut short ends the capture, with a note", last)
 		}
-		if r.Stats().Sessions != sessions {
-			t.Fatalf("Stats().Sessions %d, %d handed out", r.Stats().Sessions, sessions)
+		if again, _ := r.Next(); again != nil {
+			t.Fatalf("Next after %v: %v, want the same error", last, again)
 		}
-		runtime.ReadMemStats(&after)
-		gzipped := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
-		if alloc := after.TotalAlloc - before.TotalAlloc; !gzipped && alloc > 32<<20+uint64(64*len(data)) {
-			t.Fatalf("reading %d bytes allocated %d MiB", len(data), alloc>>20)
-		}
-	})
+		_ = fe
+	}
+	if got := r.Stats().Packets; got != records {
+		t.Fatalf("the reader read %d packets, the record layer %d (%v)", got, records, recErr)
+	}
+	if r.Stats().Sessions != sessions {
+		t.Fatalf("Stats().Sessions %d, %d handed out", r.Stats().Sessions, sessions)
+	}
+	runtime.ReadMemStats(&after)
+	gzipped := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
+	if alloc := after.TotalAlloc - before.TotalAlloc; !gzipped && alloc > 32<<20+uint64(64*len(data)) {
+		t.Fatalf("reading %d bytes allocated %d MiB", len(data), alloc>>20)
+	}
 }
 
 // countRecords reads the records with the file layer alone.

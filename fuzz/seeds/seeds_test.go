@@ -7,16 +7,12 @@
 package seeds
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/gob"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -246,11 +242,13 @@ func seedSets(t testing.TB) map[string]seedSet {
 //
 //	go test ./fuzz/seeds -run TestWriteSeeds -update
 func TestWriteSeeds(t *testing.T) {
+	var stale []string
 	if *update {
 		writeForeign(t)
+	} else {
+		stale = staleForeign(t)
 	}
 	sets := seedSets(t)
-	var stale []string
 	for _, target := range sortedKeys(sets) {
 		dir := filepath.Join(corpusDir, target)
 		want := map[string][]byte{}
@@ -305,20 +303,62 @@ func generated(name string) bool {
 	return false
 }
 
-// writeForeign makes testdata/foreign again from its sources.
+// writeForeign makes testdata/foreign again from its sources, and removes
+// the files no source makes.
 func writeForeign(t *testing.T) {
 	if err := os.MkdirAll(foreignDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range foreignSources() {
+	made := map[string]bool{}
+	for _, s := range foreignSources(t) {
 		b, err := s.make()
 		if err != nil {
 			t.Fatalf("foreign %s: %v", s.name, err)
 		}
+		made[s.name+".bin"] = true
 		if err := os.WriteFile(filepath.Join(foreignDir, s.name+".bin"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	old, err := filepath.Glob(filepath.Join(foreignDir, "*.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range old {
+		if !made[filepath.Base(f)] {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// staleForeign lists the files of foreignDir that differ from what their
+// sources make, that no source makes, or that are missing.
+func staleForeign(t *testing.T) []string {
+	var stale []string
+	made := map[string]bool{}
+	for _, s := range foreignSources(t) {
+		path := filepath.Join(foreignDir, s.name+".bin")
+		made[path] = true
+		want, err := s.make()
+		if err != nil {
+			t.Fatalf("foreign %s: %v", s.name, err)
+		}
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
+			stale = append(stale, path)
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(foreignDir, "*.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !made[f] {
+			stale = append(stale, f+" (no longer made)")
+		}
+	}
+	return stale
 }
 
 // foreignSource is how one foreign file is made by TestWriteSeeds -update.
@@ -328,91 +368,54 @@ type foreignSource struct {
 	make   func() ([]byte, error)
 }
 
-// foreignSources are the foreign inputs. github.com/dvyukov/go-fuzz-corpus
-// could not be had here (see testdata/README.md), so they come from Go's
-// own test data, from the RFCs, and from Go's gob encoder.
-func foreignSources() []foreignSource {
-	goroot := runtime.GOROOT()
-	file := func(rel string) func() ([]byte, error) {
-		return func() ([]byte, error) { return os.ReadFile(filepath.Join(goroot, "src", rel)) }
-	}
-	flow := func(rel string, n int) func() ([]byte, error) {
-		return func() ([]byte, error) { return tlsFlow(filepath.Join(goroot, "src", rel), n) }
-	}
-	const tlsData = "crypto/tls/testdata/"
-	return []foreignSource{
-		{"tls12-client-hello", "Go " + runtime.Version() + " $GOROOT/src/" + tlsData + "Client-TLSv12-AES128-GCM-SHA256, flow 1 (a TLS 1.2 ClientHello record, by crypto/tls)", flow(tlsData+"Client-TLSv12-AES128-GCM-SHA256", 1)},
-		{"tls12-server-flight", "Go " + runtime.Version() + " $GOROOT/src/" + tlsData + "Client-TLSv12-AES128-GCM-SHA256, flow 2 (ServerHello, Certificate, ServerHelloDone, by OpenSSL)", flow(tlsData+"Client-TLSv12-AES128-GCM-SHA256", 2)},
-		{"tls13-client-hello", "Go " + runtime.Version() + " $GOROOT/src/" + tlsData + "Server-TLSv13-AES128-SHA256, flow 1 (a TLS 1.3 ClientHello record, by OpenSSL s_client)", flow(tlsData+"Server-TLSv13-AES128-SHA256", 1)},
-		{"tls13-server-flight", "Go " + runtime.Version() + " $GOROOT/src/" + tlsData + "Client-TLSv13-AES128-SHA256, flow 2 (ServerHello and encrypted records, by OpenSSL)", flow(tlsData+"Client-TLSv13-AES128-SHA256", 2)},
-		{"gif-triangle", "Go " + runtime.Version() + " $GOROOT/src/image/testdata/triangle-001.gif", file("image/testdata/triangle-001.gif")},
-		{"png-gopher", "Go " + runtime.Version() + " $GOROOT/src/archive/zip/testdata/gophercolor16x16.png", file("archive/zip/testdata/gophercolor16x16.png")},
-		{"zip-dd", "Go " + runtime.Version() + " $GOROOT/src/archive/zip/testdata/dd.zip", file("archive/zip/testdata/dd.zip")},
-		{"http2-client-preface", "constructed from RFC 9113 §3.4 and §6.5 and RFC 7541 C.4.1: the client connection preface, an empty SETTINGS frame, and a HEADERS frame for GET http://www.example.com/", func() ([]byte, error) { return http2ClientPreface(), nil }},
-		{"http2-server-settings", "constructed from RFC 9113 §6.5 and §6.9: a SETTINGS frame (MAX_CONCURRENT_STREAMS 100), a SETTINGS ACK and a WINDOW_UPDATE", func() ([]byte, error) { return http2ServerSettings(), nil }},
-		{"dns-query-tcp", "constructed from RFC 1035 §4.1 and §4.2.2: a query for www.example.com A IN, with its TCP 2-byte length prefix", func() ([]byte, error) { return dnsTCP(dnsQuery()), nil }},
-		{"dns-response-tcp", "constructed from RFC 1035 §4.1 and §4.2.2: its answer, one A record 192.0.2.1 (RFC 5737), with the TCP length prefix", func() ([]byte, error) { return dnsTCP(dnsResponse()), nil }},
-		{"dns-query-udp", "constructed from RFC 1035 §4.1: the same query as a UDP payload, without a length prefix", func() ([]byte, error) { return dnsQuery(), nil }},
-		{"gob-struct", "written by Go " + runtime.Version() + " encoding/gob: a struct {From, To string; Date int64; Hour int} value", gobStruct},
-		{"gob-strings", "written by Go " + runtime.Version() + " encoding/gob: a []string of six city names", gobStrings},
-	}
-}
+// gfcDir is the subset of github.com/dvyukov/go-fuzz-corpus that package
+// tripfuzz embeds (Apache-2.0; its README.md and LICENSE are there).
+const gfcDir = "../tripfuzz/testdata/go-fuzz-corpus"
 
-// tlsFlow reads flow n of one of crypto/tls's recorded handshakes: the
-// hexdump -C lines after ">>> Flow n".
-func tlsFlow(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
+// gfcPerHarness is how many inputs of each go-fuzz-corpus harness become
+// seeds of the fuzz targets: each seed is run at the start of every
+// fuzzing run and in every go test, so a few, of at most 1 KiB, spread
+// over the harness's files. TestForeignRejected takes all of them.
+const gfcPerHarness = 2
+
+// foreignSources are the foreign inputs: a few of each harness of
+// go-fuzz-corpus, and DNS over TCP, which go-fuzz-corpus lacks (its
+// gopacket-dns inputs are UDP payloads) and whose 2-byte length prefix
+// frames like a Trip block's size.
+func foreignSources(t testing.TB) []foreignSource {
+	var out []foreignSource
+	harnesses, err := os.ReadDir(gfcDir)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []byte
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, ">>> Flow ") {
-			if in {
-				break
-			}
-			in = strings.HasPrefix(line, fmt.Sprintf(">>> Flow %d ", n))
+	for _, h := range harnesses {
+		if !h.IsDir() {
 			continue
 		}
-		if !in || len(line) < 10 {
-			continue
-		}
-		hexPart, _, _ := strings.Cut(line[8:], "|")
-		b, err := hex.DecodeString(strings.Join(strings.Fields(hexPart), ""))
+		files, err := os.ReadDir(filepath.Join(gfcDir, h.Name()))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			t.Fatal(err)
 		}
-		out = append(out, b...)
+		var small []string // sorted, as ReadDir returns them
+		for _, f := range files {
+			if info, err := f.Info(); err == nil && info.Size() > 0 && info.Size() <= 1024 {
+				small = append(small, f.Name())
+			}
+		}
+		for i := range min(gfcPerHarness, len(small)) {
+			name := small[(2*i+1)*len(small)/(2*gfcPerHarness)]
+			path := filepath.Join(gfcDir, h.Name(), name)
+			out = append(out, foreignSource{
+				name:   "gfc-" + h.Name() + "-" + name[:min(len(name), 12)],
+				origin: "go-fuzz-corpus " + h.Name() + "/" + name,
+				make:   func() ([]byte, error) { return os.ReadFile(path) },
+			})
+		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no flow %d", path, n)
-	}
-	return out, sc.Err()
-}
-
-// http2Frame is an HTTP/2 frame (RFC 9113 §4.1).
-func http2Frame(typ, flags byte, stream uint32, payload []byte) []byte {
-	b := []byte{byte(len(payload) >> 16), byte(len(payload) >> 8), byte(len(payload)), typ, flags}
-	b = binary.BigEndian.AppendUint32(b, stream&0x7FFFFFFF)
-	return append(b, payload...)
-}
-
-func http2ClientPreface() []byte {
-	b := []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-	b = append(b, http2Frame(0x4, 0, 0, nil)...) // SETTINGS, empty
-	// HEADERS, END_STREAM|END_HEADERS, stream 1: RFC 7541 C.4.1's request.
-	hpack, _ := hex.DecodeString("828684418cf1e3c2e5f23a6ba0ab90f4ff")
-	return append(b, http2Frame(0x1, 0x5, 1, hpack)...)
-}
-
-func http2ServerSettings() []byte {
-	b := http2Frame(0x4, 0, 0, []byte{0x00, 0x03, 0x00, 0x00, 0x00, 0x64}) // MAX_CONCURRENT_STREAMS 100
-	b = append(b, http2Frame(0x4, 0x1, 0, nil)...)                         // SETTINGS ACK
-	return append(b, http2Frame(0x8, 0, 0, []byte{0x00, 0x0f, 0x00, 0x01})...)
+	return append(out,
+		foreignSource{"dns-query-tcp", "constructed from RFC 1035 §4.1 and §4.2.2: a query for www.example.com A IN, with its TCP 2-byte length prefix", func() ([]byte, error) { return dnsTCP(dnsQuery()), nil }},
+		foreignSource{"dns-response-tcp", "constructed from RFC 1035 §4.1 and §4.2.2: its answer, one A record 192.0.2.1 (RFC 5737), with the TCP length prefix", func() ([]byte, error) { return dnsTCP(dnsResponse()), nil }},
+	)
 }
 
 // dnsName is a domain name in RFC 1035 §3.1 labels.
@@ -443,21 +446,4 @@ func dnsResponse() []byte {
 // big-endian 2-byte size, like a Trip block's.
 func dnsTCP(msg []byte) []byte {
 	return append(binary.BigEndian.AppendUint16(nil, uint16(len(msg))), msg...)
-}
-
-func gobStruct() ([]byte, error) {
-	type search struct {
-		From, To string
-		Date     int64
-		Hour     int
-	}
-	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(search{From: "Berlin", To: "München", Date: 2461370, Hour: 9})
-	return b.Bytes(), err
-}
-
-func gobStrings() ([]byte, error) {
-	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode([]string{"Berlin", "München", "Hamburg", "Köln", "Bonn", "Bremen"})
-	return b.Bytes(), err
 }
