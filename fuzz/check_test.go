@@ -52,7 +52,7 @@ func isPayloadError(err error) bool {
 // decodeError asserts that err is a *wire.DecodeError matching one of want
 // (any sentinel of wire if want is empty), with an offset in [lo, hi], and
 // returns it.
-func decodeError(t *testing.T, err error, lo, hi int64, want ...error) *wire.DecodeError {
+func decodeError(t testing.TB, err error, lo, hi int64, want ...error) *wire.DecodeError {
 	var de *wire.DecodeError
 	if !errors.As(err, &de) {
 		t.Fatalf("error %v (%T) is not a *wire.DecodeError", err, err)
