@@ -17,7 +17,7 @@ func short(b []byte, off, n int) bool { return off < 0 || off > len(b) || len(b)
 
 // checkNext checks the offset a field reader returns.
 func checkNext(t *testing.T, next, want, n int) {
-	t.Helper()
+	// No t.Helper: fuzzing calls this for every input, and Helper walks the stack.
 	if next != want || next < 0 || next > n {
 		t.Fatalf("next offset %d, want %d (input %d bytes)", next, want, n)
 	}
@@ -215,7 +215,7 @@ func FuzzReadTime(f *testing.F) {
 func FuzzReadInts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, off int) {
 		check := func(name string, n int, v uint64, next int, err error, enc []byte) {
-			t.Helper()
+			// No t.Helper: fuzzing calls this for every input, and Helper walks the stack.
 			if short(data, off, n) {
 				if v != 0 || !errors.Is(err, wire.ErrPastEnd) {
 					t.Fatalf("%s cut short: %d, %v", name, v, err)

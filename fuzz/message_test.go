@@ -168,7 +168,7 @@ func validField(k wire.Kind, f string) bool {
 // checkSpans checks that the spans lie end to end over the whole payload,
 // in the field order of k, with an optional trailing span.
 func checkSpans(t *testing.T, k wire.Kind, spans []wire.Span, n int) {
-	t.Helper()
+	// No t.Helper: fuzzing calls this for every input, and Helper walks the stack.
 	names := layout(k)
 	if len(spans) < len(names) || len(spans) > len(names)+1 {
 		t.Fatalf("%d spans for %d fields: %v", len(spans), len(names), spans)

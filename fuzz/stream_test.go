@@ -70,7 +70,7 @@ func newEvent(t *testing.T, m *wire.Message, err error, n int) event {
 // offsets that only grow, every byte fed either consumed or buffered, and
 // never more than one partial block buffered.
 func decodePieces(t *testing.T, p wire.Profile, dir wire.Direction, pieces [][]byte, n int) []event {
-	t.Helper()
+	// No t.Helper: fuzzing calls this for every input, and Helper walks the stack.
 	d := wire.NewDecoder(p, dir)
 	var events []event
 	fed := 0
@@ -133,7 +133,7 @@ func (r *pieceReader) Read(b []byte) (int, error) {
 
 // decodeReader reads the pieces through a wire.Reader.
 func decodeReader(t *testing.T, p wire.Profile, dir wire.Direction, pieces [][]byte, n int) []event {
-	t.Helper()
+	// No t.Helper: fuzzing calls this for every input, and Helper walks the stack.
 	rd := wire.NewReader(&pieceReader{pieces: pieces}, p, dir)
 	var events []event
 	for {
@@ -187,7 +187,7 @@ func FuzzSplit(f *testing.F) {
 }
 
 func compareEvents(t *testing.T, name string, want, got []event, pieces [][]byte) {
-	t.Helper()
+	// No t.Helper: fuzzing calls this for every input, and Helper walks the stack.
 	same := len(want) == len(got)
 	for i := 0; same && i < len(want); i++ {
 		same = want[i] == got[i]
