@@ -15,7 +15,8 @@
 // the same Class (CutShort, Corrupt, LeftOver). A difference fails the
 // input with a Mismatch that names the field and its stream offset:
 //
-//	trip[0].date at offset 2: got 2026-11-25 (jd 2461370), want @jd(10571498618535936) ...
+//	end at offset 35: got no error (1 trip), want an error, cut short (wire: stream ended before the end marker in end at offset 35)
+//	request[0].date at offset 37: got @null, want 2026-11-25 (jd 2461370)
 //
 // go test keeps the failing input under testdata/fuzz, so that it is a
 // regression test from then on. Requests does the same for request
