@@ -1,6 +1,7 @@
 package tripfuzz
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -142,7 +143,7 @@ func Replies(f *testing.F, p wire.Profile, decode func(stream []byte) ([]wire.Tr
 	c := newConfig(opts)
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		if m := c.checkReplies(p, stream, decode); m != nil {
-			t.Fatalf("%v reply stream of %d bytes %q%s:\n%v", p, len(stream), stream, seedName(stream, ReplySeeds), m)
+			t.Fatalf("%v reply stream of %d bytes %s%s:\n%v", p, len(stream), quote(stream), seedName(stream, ReplySeeds), m)
 		}
 	})
 }
@@ -158,9 +159,18 @@ func Requests(f *testing.F, p wire.Profile, decode func(stream []byte) ([]wire.R
 	c := newConfig(opts)
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		if m := c.checkRequests(p, stream, decode); m != nil {
-			t.Fatalf("%v request stream of %d bytes %q%s:\n%v", p, len(stream), stream, seedName(stream, RequestSeeds), m)
+			t.Fatalf("%v request stream of %d bytes %s%s:\n%v", p, len(stream), quote(stream), seedName(stream, RequestSeeds), m)
 		}
 	})
+}
+
+// quote shows a stream in a failure: its first 256 bytes at most (go test
+// keeps the whole input in testdata/fuzz).
+func quote(stream []byte) string {
+	if len(stream) > 256 {
+		return strconv.Quote(string(stream[:256])) + "…"
+	}
+	return strconv.Quote(string(stream))
 }
 
 // seedName says which seed stream is, for a failure: go test names seeds
@@ -179,7 +189,8 @@ func seedName(stream []byte, seeds func() []Seed) string {
 // stream to trips and the end marker, decode must return the same trips,
 // value by value, and no error. Where the reference finds a fault (the
 // first one in the stream), decode must return an error of the same Class;
-// the trips it returns with an error are not compared.
+// the trips it returns with an error are not compared. decode is given a
+// copy of stream, and may keep it.
 func CheckReplies(p wire.Profile, stream []byte, decode func(stream []byte) ([]wire.Trip, error), opts ...Option) *Mismatch {
 	c := newConfig(opts)
 	return c.checkReplies(p, stream, decode)
@@ -246,7 +257,7 @@ func (c *config) checkReplies(p wire.Profile, stream []byte, decode func([]byte)
 	ref := c.decodeReference(p, wire.Replies, stream, func(m *wire.Message) {
 		want = append(want, m.Trip.Clone())
 	})
-	got, err := decode(stream)
+	got, err := decode(bytes.Clone(stream))
 	if mm := c.compareErrors(ref, err, func() string { return plural(len(got), "trip") }); mm != nil || ref.err != nil {
 		return mm
 	}
@@ -270,7 +281,7 @@ func (c *config) checkRequests(p wire.Profile, stream []byte, decode func([]byte
 	ref := c.decodeReference(p, wire.Requests, stream, func(m *wire.Message) {
 		want = append(want, m.Request.Clone())
 	})
-	got, err := decode(stream)
+	got, err := decode(bytes.Clone(stream))
 	if mm := c.compareErrors(ref, err, func() string { return plural(len(got), "request") }); mm != nil || ref.err != nil {
 		return mm
 	}
