@@ -38,5 +38,8 @@
 //	go test ./fuzz/... -run TestWriteSeeds -update
 //
 // makes them from the Qt vectors, the captures and testdata/foreign (see
-// testdata/README.md). fuzz/run runs every target in turn.
+// testdata/README.md). fuzz/run runs every target in turn; fuzz/speed
+// measures FuzzFraming's exec/s beside FuzzFloor, an empty target built
+// only with -tags fuzzfloor. fuzz/tripfuzz is the package for users: it
+// fuzzes their own decoders against wire.
 package fuzz
