@@ -197,17 +197,16 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 
 // tripsProfile detects the profile of the first trip block of a reply.
 func tripsProfile(reply []byte) (wire.Profile, string) {
-	if len(reply) < 2 {
+	size, ok := wire.Announced(reply)
+	switch {
+	case !ok:
 		return 0, "no reply"
-	}
-	size := int(reply[0])<<8 | int(reply[1])
-	if size == wire.EndMarker {
+	case size == wire.EndMarker:
 		return 0, "no trips in the reply"
-	}
-	if len(reply) < 2+size {
+	case len(reply) < wire.BlockLen(size):
 		return 0, "reply cut short"
 	}
-	p, err := wire.DetectProfile(wire.KindTrip, reply[2:2+size])
+	p, err := wire.DetectProfile(wire.KindTrip, reply[2:wire.BlockLen(size)])
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -233,7 +232,7 @@ func exchange(ctx context.Context, target string, p wire.Profile, r *wire.Reques
 	if _, err := c.Write(b); err != nil {
 		return nil, err
 	}
-	obs := ObserveReply(c, p, deadline, 0, nil)
+	obs := observe(c, p, deadline, 0, nil, false)
 	if !obs.Ended {
 		if err := obs.FramingError(); err != nil {
 			return obs, err

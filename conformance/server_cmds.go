@@ -587,7 +587,7 @@ func (s *session) shapedExchange(p wire.Profile, b []byte, sh shape.Shape) error
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("%v: write: %v", sh, err)
 	}
-	obs := ObserveReply(c, p, time.Now().Add(s.timeout), 0, nil)
+	obs := observe(c, p, time.Now().Add(s.timeout), 0, nil, false)
 	if err := obs.FramingError(); err != nil {
 		return fmt.Errorf("sent as %v: %v", sh, err)
 	}
