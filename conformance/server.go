@@ -154,6 +154,10 @@ type Detection struct {
 	// Inconsistent is set when the server read a request in one profile
 	// and answered in the other.
 	Inconsistent bool
+	// Decoded is set when some probe's reply decoded: whole blocks and the
+	// end marker, with trips in a profile or no trips at all. Without it
+	// the server sent nothing a Trip client could read.
+	Decoded bool
 }
 
 // DetectServerProfile asks the server the book's example in each profile
@@ -162,6 +166,7 @@ type Detection struct {
 // falls back to qt4, the book's, saying why.
 func DetectServerProfile(ctx context.Context, target string, timeout time.Duration) Detection {
 	var notes []string
+	decoded := false
 	for _, p := range wire.Profiles {
 		req := DefaultRequest()
 		obs, err := exchange(ctx, target, p, &req, timeout)
@@ -171,28 +176,34 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 			continue
 		}
 		got, why := tripsProfile(obs.Bytes)
+		if got == 0 && len(obs.Faults) == 0 && obs.TripCount == 0 {
+			decoded = true // an empty reply: it decodes, and tells nothing
+		}
 		if got == 0 {
 			notes = append(notes, fmt.Sprintf("%v probe: %s", p, why))
 			continue
 		}
 		if got == p {
-			return Detection{Profile: p, Decided: true, Note: fmt.Sprintf("detected: answered a %v request in %v", p, p)}
+			return Detection{Profile: p, Decided: true, Decoded: true, Note: fmt.Sprintf("detected: answered a %v request in %v", p, p)}
 		}
 		// Answered in the other layout: does it echo our date?
 		d := wire.NewDecoder(got, wire.Replies)
 		d.Feed(obs.Bytes)
 		var m wire.Message
 		if d.Next(&m) == nil && m.Kind == wire.KindTrip && m.Trip.Date == req.Date {
-			return Detection{Profile: p, Decided: true, Inconsistent: true,
+			return Detection{Profile: p, Decided: true, Decoded: true, Inconsistent: true,
 				Note: fmt.Sprintf("detected %v, inconsistent: read a %v request correctly and answered in %v", p, p, got)}
 		}
 		notes = append(notes, fmt.Sprintf("%v probe answered in %v", p, got))
 	}
 	note := "undetermined, assumed qt4"
+	if !decoded {
+		note = "undetermined (no reply decoded), assumed qt4"
+	}
 	for _, n := range notes {
 		note += "; " + n
 	}
-	return Detection{Profile: wire.Qt4, Note: note}
+	return Detection{Profile: wire.Qt4, Note: note, Decoded: decoded}
 }
 
 // tripsProfile detects the profile of the first trip block of a reply.
