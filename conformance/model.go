@@ -137,6 +137,10 @@ type Report struct {
 	DurationMS  float64       `json:"duration_ms"`
 	Results     []Result      `json:"results"`
 	Summary     Summary       `json:"summary"`
+
+	// Preflight is the probe made before the catalog; when it failed, its
+	// result leads Results (ID PreflightID).
+	Preflight *Preflight `json:"preflight,omitempty"`
 }
 
 // Tally fills r.Summary from r.Results.

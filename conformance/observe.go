@@ -224,7 +224,7 @@ func (o *Observation) drain(d *wire.Decoder, log *wireLog, start time.Time) {
 // ReplyBudget wraps ErrOverBudget; a field fault whose blocks would decode
 // in the other profile says so.
 func (o *Observation) FramingError() error {
-	if o.Cut != nil && (len(o.Faults) == 0 || errors.Is(o.Faults[0], wire.ErrTruncated)) {
+	if o.Cut != nil && o.How != EndBudget && (len(o.Faults) == 0 || errors.Is(o.Faults[0], wire.ErrTruncated)) {
 		return fmt.Errorf("%s\n%s", o.cutMessage(), HexWindow(o.Bytes, int(o.Cut.Offset)))
 	}
 	if len(o.Faults) > 0 {
@@ -238,7 +238,7 @@ func (o *Observation) FramingError() error {
 	if !o.Ended {
 		switch o.How {
 		case EndBudget:
-			return fmt.Errorf("%w: %d bytes and %d trips without an end marker, more than any reply needs; reading stopped", ErrOverBudget, len(o.Bytes), o.TripCount)
+			return fmt.Errorf("%w (%d bytes): %s and no end marker, more than any reply needs; reading stopped", ErrOverBudget, ReplyBudget, plural(o.TripCount, "trip"))
 		case EndSilence:
 			return fmt.Errorf("no end marker after %d bytes: the server went silent for %v", len(o.Bytes), o.Elapsed.Round(time.Millisecond))
 		case EndError:
@@ -261,8 +261,6 @@ func (o *Observation) cutMessage() string {
 		how = "the connection was reset"
 	case EndSilence:
 		how = fmt.Sprintf("the server went silent for %v", o.Elapsed.Round(time.Millisecond))
-	case EndBudget:
-		how = "reading stopped at the byte budget"
 	default:
 		how = fmt.Sprintf("reading failed (%v)", o.ReadErr)
 	}

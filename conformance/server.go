@@ -47,6 +47,9 @@ type ServerOptions struct {
 	Verbose bool
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
+	// KeepGoing runs the catalog even when the preflight found no Trip
+	// reply at all (--keep-going); without it the run stops there.
+	KeepGoing bool
 }
 
 func (o *ServerOptions) timeout() time.Duration {
@@ -71,15 +74,39 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 		return nil, err
 	}
 	if _, _, err := net.SplitHostPort(o.Target); err != nil {
-		return nil, fmt.Errorf("conformance: target %q: %v", o.Target, err)
+		return nil, fmt.Errorf("target %q: %v", o.Target, err)
 	}
-	// A target that cannot be reached is a setup error, not 68 failures.
-	probe, err := (&net.Dialer{Timeout: o.timeout()}).DialContext(ctx, "tcp", o.Target)
-	if err != nil {
-		return nil, fmt.Errorf("conformance: cannot connect to %s: %v", o.Target, err)
-	}
-	probe.Close()
 	rep := &Report{Suite: SuiteServer, Target: o.Target, Seed: o.Seed, Strict: o.Strict, Started: time.Now()}
+	// One valid request first. A target that cannot be reached is a setup
+	// error, not 68 failures; a server that answers no Trip reply at all
+	// gets one verdict, not 68 failures.
+	pp := o.Profile
+	if pp == 0 {
+		pp = wire.Qt4
+	}
+	pf, err := runPreflight(ctx, o.Target, pp, o.timeout())
+	if err != nil {
+		return nil, err
+	}
+	rep.Preflight = pf
+	var lead []Result
+	if !pf.OK {
+		lead = []Result{pf.Result(o.KeepGoing)}
+		if o.Progress != nil {
+			o.Progress(lead[0])
+		}
+		if !o.KeepGoing {
+			rep.Profile, rep.ProfileNote = pp.String(), "not detected: the preflight failed"
+			if o.Profile != 0 {
+				rep.ProfileNote = "given"
+			}
+			rep.Results = lead
+			rep.Duration = time.Since(rep.Started)
+			rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
+			rep.Tally()
+			return rep, nil
+		}
+	}
 	if o.Golden != nil {
 		rep.Golden = o.GoldenName
 		if rep.Golden == "" {
@@ -138,7 +165,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep.Results = results
+	rep.Results = append(lead, results...)
 	rep.Duration = time.Since(rep.Started)
 	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
 	rep.Tally()

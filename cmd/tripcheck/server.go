@@ -32,6 +32,7 @@ type suiteFlags struct {
 	scenarios  []string
 	expectFail string
 	verbose    bool
+	keepGoing  bool
 }
 
 func (f *suiteFlags) register(cmd *cobra.Command) {
@@ -240,6 +241,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 				Extra:      extra,
 				ExpectFail: expect,
 				Verbose:    f.verbose,
+				KeepGoing:  f.keepGoing,
 			}
 			all, err := conformance.ServerScenarios(&o)
 			if err != nil {
@@ -284,6 +286,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&f.keepGoing, "keep-going", false, "run the scenarios even when the first request gets no Trip reply at all")
 	cmd.Flags().StringVar(&golden, "golden", "", "compare replies byte for byte with a reference: book (the book's server)")
 	return cmd
 }
