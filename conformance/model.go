@@ -132,15 +132,12 @@ type Report struct {
 	Seed        int64         `json:"seed"`
 	Strict      bool          `json:"strict"`
 	Golden      string        `json:"golden,omitempty"`
+	Preflight   *Preflight    `json:"preflight,omitempty"` // the probe before the catalog; a failed one leads Results
 	Started     time.Time     `json:"started"`
 	Duration    time.Duration `json:"-"`
 	DurationMS  float64       `json:"duration_ms"`
 	Results     []Result      `json:"results"`
 	Summary     Summary       `json:"summary"`
-
-	// Preflight is the probe made before the catalog; when it failed, its
-	// result leads Results (ID PreflightID).
-	Preflight *Preflight `json:"preflight,omitempty"`
 }
 
 // Tally fills r.Summary from r.Results.

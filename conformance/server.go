@@ -39,6 +39,9 @@ type ServerOptions struct {
 	Seed int64
 	// Parallel is how many scenarios run at once (default 8).
 	Parallel int
+	// KeepGoing runs the catalog even when the preflight found no Trip
+	// reply at all (--keep-going); without it the run stops there.
+	KeepGoing bool
 	// Extra scenarios, from --scenarios DIR, run beside the built-in ones.
 	Extra []Scenario
 	// ExpectFail lists IDs expected to fail (--expect-fail).
@@ -47,9 +50,6 @@ type ServerOptions struct {
 	Verbose bool
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
-	// KeepGoing runs the catalog even when the preflight found no Trip
-	// reply at all (--keep-going); without it the run stops there.
-	KeepGoing bool
 }
 
 func (o *ServerOptions) timeout() time.Duration {

@@ -30,9 +30,9 @@ type suiteFlags struct {
 	seed       int64
 	parallel   int
 	scenarios  []string
+	keepGoing  bool
 	expectFail string
 	verbose    bool
-	keepGoing  bool
 }
 
 func (f *suiteFlags) register(cmd *cobra.Command) {
@@ -238,10 +238,10 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 				Strict:     f.strict,
 				Seed:       f.seedValue(),
 				Parallel:   f.parallel,
+				KeepGoing:  f.keepGoing,
 				Extra:      extra,
 				ExpectFail: expect,
 				Verbose:    f.verbose,
-				KeepGoing:  f.keepGoing,
 			}
 			all, err := conformance.ServerScenarios(&o)
 			if err != nil {
