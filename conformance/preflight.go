@@ -28,6 +28,9 @@ type Preflight struct {
 	Verdict string `json:"verdict"`
 	// Finding is the fault when not OK.
 	Finding *Finding `json:"finding,omitempty"`
+	// refused: the server closed or reset the connection without a byte,
+	// as a server that reads the request in another profile may.
+	refused bool
 	// Log is what the probe sent and saw, with the bytes that came (a hex
 	// window of the first).
 	Log        string        `json:"log,omitempty"`
@@ -68,7 +71,31 @@ const preflightMax = 2 + 0xFFFE
 // preflightMax bytes have come. The error is for what is the user's to fix
 // (a name that does not resolve, a refused connection); a server that
 // resets, stays silent or answers something else gets a verdict.
+//
+// With p 0 (--profile auto) it asks in qt4, the book's profile, and, if the
+// server refuses that request without a byte (a strict qt5 server does),
+// again in qt5.
 func runPreflight(ctx context.Context, target string, p wire.Profile, timeout time.Duration) (*Preflight, error) {
+	if p != 0 {
+		return preflightOnce(ctx, target, p, timeout)
+	}
+	pf, err := preflightOnce(ctx, target, wire.Qt4, timeout)
+	if err != nil || pf.OK || !pf.refused {
+		return pf, err
+	}
+	pf5, err := preflightOnce(ctx, target, wire.Qt5, timeout)
+	if err != nil || pf5.OK {
+		return pf5, err
+	}
+	pf.Verdict += "; in qt5 too"
+	pf.Log += pf5.Log
+	pf.Duration += pf5.Duration
+	pf.DurationMS += pf5.DurationMS
+	return pf, nil
+}
+
+// preflightOnce is the preflight in profile p.
+func preflightOnce(ctx context.Context, target string, p wire.Profile, timeout time.Duration) (*Preflight, error) {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	pf := &Preflight{}
@@ -155,9 +182,11 @@ func (pf *Preflight) judge(target string, got []byte, how Ending, err error, tim
 			pf.fail(Finding{Check: "conn/silent", Summary: "the server sends nothing", Offset: -1},
 				"%s sent nothing within %v of a valid request: no reply", target, timeout)
 		case EndClose:
+			pf.refused = true
 			pf.fail(Finding{Check: "conn/closed", Summary: "the server closes connections without a reply", Offset: -1},
 				"%s closed the connection without a reply to a valid request", target)
 		case EndReset:
+			pf.refused = true
 			pf.fail(Finding{Check: "conn/reset", Summary: "the server resets connections", Offset: -1},
 				"%s reset the connection without a reply to a valid request", target)
 		default:
