@@ -14,7 +14,7 @@ import (
 // serveBytes writes b on one end of a pipe, then, if endless, writes b
 // again and again until the reader goes; then closes, or (hang) waits
 // for the reader to go. It returns the reader's end.
-func serveBytes(t *testing.T, b []byte, endless, hang bool) net.Conn {
+func serveBytes(t testing.TB, b []byte, endless, hang bool) net.Conn {
 	t.Helper()
 	server, client := net.Pipe()
 	t.Cleanup(func() { client.Close() })
@@ -32,7 +32,7 @@ func serveBytes(t *testing.T, b []byte, endless, hang bool) net.Conn {
 	return client
 }
 
-func tripsOf(t *testing.T, p wire.Profile, n int) []byte {
+func tripsOf(t testing.TB, p wire.Profile, n int) []byte {
 	t.Helper()
 	trip := wire.Trip{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")}
 	var b []byte
@@ -146,6 +146,51 @@ func TestObserveProfileHint(t *testing.T) {
 			}
 			if got := strings.Contains(err.Error(), "hint: the reply's blocks decode in qt5"); got != c.hint {
 				t.Errorf("hint %v, want %v:\n%v", got, c.hint, err)
+			}
+		})
+	}
+}
+
+// BenchmarkObserveReply reads a reply of 3 trips and, with "endless", a
+// peer that sends trips without end (read up to the budget), beside the
+// floor: the same bytes read raw from the same pipe.
+func BenchmarkObserveReply(b *testing.B) {
+	tb := testing.TB(b)
+	for _, c := range []struct {
+		name    string
+		reply   []byte
+		endless bool
+	}{
+		{"book", append(tripsOf(tb, wire.Qt4, 3), 0xff, 0xff), false},
+		{"endless", tripsOf(tb, wire.Qt4, 1000), true},
+	} {
+		n := len(c.reply)
+		if c.endless {
+			n = conformance.ReplyBudget
+		}
+		b.Run(c.name+"/raw", func(b *testing.B) {
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			buf := make([]byte, 16<<10)
+			for b.Loop() {
+				conn := serveBytes(tb, c.reply, c.endless, false)
+				for got := 0; got < n; {
+					k, err := conn.Read(buf[:min(len(buf), n-got)])
+					got += k
+					if err != nil {
+						break
+					}
+				}
+				conn.Close()
+			}
+		})
+		b.Run(c.name+"/observe", func(b *testing.B) {
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				conn := serveBytes(tb, c.reply, c.endless, false)
+				conformance.ObserveReply(conn, wire.Qt4, time.Now().Add(time.Minute), 0, nil)
+				conn.Close()
 			}
 		})
 	}
