@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,11 +25,11 @@ func Locate(stream []byte, p wire.Profile, dir wire.Direction, off int) string {
 		if off < pos {
 			break
 		}
-		if pos+2 > len(stream) {
+		size, ok := wire.Announced(stream[min(pos, len(stream)):])
+		if !ok {
 			// The size field itself is cut short.
 			return fmt.Sprintf("%s[%d].size", kind, idx)
 		}
-		size := int(binary.BigEndian.Uint16(stream[pos:]))
 		if size == wire.EndMarker && dir == wire.Replies {
 			if off < pos+2 {
 				return "end"

@@ -64,3 +64,12 @@ func TestCompareExplains(t *testing.T) {
 		t.Errorf("short stream: %v", short)
 	}
 }
+
+// An offset past a block that announces more than the stream holds names
+// the next block's size, without reading past the stream.
+func TestLocatePastCutBlock(t *testing.T) {
+	stream := []byte{0x00, 0x10, 1, 2, 3} // announces 16 bytes, holds 3
+	if got := conformance.Locate(stream, wire.Qt4, wire.Replies, 20); got != "trip[1].size" {
+		t.Errorf("Locate(20) = %q, want trip[1].size", got)
+	}
+}

@@ -132,6 +132,7 @@ type Report struct {
 	Seed        int64         `json:"seed"`
 	Strict      bool          `json:"strict"`
 	Golden      string        `json:"golden,omitempty"`
+	Preflight   *Preflight    `json:"preflight,omitempty"` // the probe before the catalog; a failed one leads Results
 	Started     time.Time     `json:"started"`
 	Duration    time.Duration `json:"-"`
 	DurationMS  float64       `json:"duration_ms"`

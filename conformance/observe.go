@@ -41,36 +41,81 @@ func classify(err error) Ending {
 	return EndError
 }
 
+// ReplyBudget is the most bytes a reader takes from one connection's
+// reply: 128 KiB, two of the largest blocks the framing allows and some five
+// hundred times the book's longest reply (7 trips, about 250 bytes). A peer
+// that sends more is at fault (a reply without end, bytes without end after
+// it), and reading stops there, so that no peer can make tripcheck hold
+// more than this per connection.
+const ReplyBudget = 128 << 10
+
+// ErrOverBudget is wrapped by the errors of a reply that ran past
+// ReplyBudget.
+var ErrOverBudget = errors.New("the reply runs past the byte budget")
+
+// EndBudget is how a stream "ended" that the reader stopped reading at
+// ReplyBudget.
+const EndBudget Ending = "budget"
+
+// maxFaults is how many decode faults an Observation keeps; later ones are
+// counted.
+const maxFaults = 16
+
 // Observation is what a reader saw of a reply stream: its bytes, the
-// messages decoded from them, the faults found, and how it ended.
+// messages decoded from them, the faults found, and how it ended. It is
+// bounded: it keeps at most ReplyBudget bytes, the trips in them, and the
+// first faults, and counts the rest.
 type Observation struct {
 	Profile wire.Profile
-	Bytes   []byte
-	// Trips are the trips decoded (owned copies), in order.
-	Trips []wire.Trip
-	// Faults are the decode errors, in stream order (*wire.DecodeError).
-	Faults []error
+	// Bytes are the bytes read, ReplyBudget at most.
+	Bytes []byte
+	// OverBudget says the peer sent more than ReplyBudget bytes: reading
+	// stopped there (How is EndBudget).
+	OverBudget bool
+	// Trips are the trips decoded (owned copies), in order; TripCount
+	// counts them too where they are not kept (see exchange).
+	Trips     []wire.Trip
+	TripCount int
+	// Faults are the first decode errors, in stream order
+	// (*wire.DecodeError); FaultCount counts them all.
+	Faults     []error
+	FaultCount int
 	// Ended says whether the end marker came, and EndOffset where.
 	Ended     bool
 	EndOffset int
-	// After holds bytes that came after the end marker.
+	// After holds the bytes that came after the end marker (a part of
+	// Bytes).
 	After []byte
+	// Cut is the block the stream ended, stalled or was cut off in, if
+	// it did so inside a block before the end marker.
+	Cut *wire.Partial
 	// How the stream ended, and the read error behind it.
 	How     Ending
 	ReadErr error
 	// Elapsed from the start of reading to the end marker, and to the end.
 	ToEndMarker time.Duration
 	Elapsed     time.Duration
+
+	keepTrips bool
+	invalid   error // the first trip that does not validate
 }
 
-// ObserveReply reads a reply from c until the server ends the stream or
-// the deadline passes. Once the end marker has come it waits at most linger
-// more for a close (or for bytes that must not come). Every read has a
-// deadline. logf, if not nil, gets the wire log.
+// ObserveReply reads a reply from c until the server ends the stream, the
+// deadline passes, or ReplyBudget bytes have come. Once the end marker has
+// come it waits at most linger more for a close (or for bytes that must not
+// come). Every read has a deadline. logf, if not nil, gets the wire log,
+// capped (see wireLog).
 func ObserveReply(c net.Conn, p wire.Profile, deadline time.Time, linger time.Duration, logf func(string, ...any)) *Observation {
-	o := &Observation{Profile: p}
+	return observe(c, p, deadline, linger, logf, true)
+}
+
+// observe is ObserveReply; keepTrips false keeps only the count of trips
+// (their validity is still checked), for probes that make many exchanges.
+func observe(c net.Conn, p wire.Profile, deadline time.Time, linger time.Duration, logf func(string, ...any), keepTrips bool) *Observation {
+	o := &Observation{Profile: p, keepTrips: keepTrips}
+	log := newWireLog(logf)
 	d := wire.NewDecoder(p, wire.Replies)
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 16<<10)
 	start := time.Now()
 	for {
 		dl := deadline
@@ -81,20 +126,26 @@ func ObserveReply(c net.Conn, p wire.Profile, deadline time.Time, linger time.Du
 			}
 		}
 		c.SetReadDeadline(dl)
-		n, err := c.Read(buf)
+		room := ReplyBudget - len(o.Bytes)
+		n, err := c.Read(buf[:min(len(buf), room+1)])
+		if n > room {
+			// One byte past the budget: the peer sent too much.
+			n, err = room, nil
+			o.OverBudget = true
+		}
 		if n > 0 {
 			chunk := buf[:n]
-			if logf != nil {
-				logf("< %d bytes at %d: %x", n, len(o.Bytes), chunk)
-			}
-			if o.Ended {
-				o.After = append(o.After, chunk...)
-			}
+			log.chunk(len(o.Bytes), chunk)
+			at := len(o.Bytes)
 			o.Bytes = append(o.Bytes, chunk...)
 			if !o.Ended {
-				d.Feed(chunk)
-				o.drain(d, logf, start)
+				d.Feed(o.Bytes[at:])
+				o.drain(d, log, start)
 			}
+		}
+		if o.OverBudget {
+			o.How = EndBudget
+			break
 		}
 		if err != nil {
 			o.How, o.ReadErr = classify(err), err
@@ -102,15 +153,30 @@ func ObserveReply(c net.Conn, p wire.Profile, deadline time.Time, linger time.Du
 		}
 	}
 	o.Elapsed = time.Since(start)
-	if !o.Ended && (o.How == EndClose || o.How == EndReset) {
-		if err := d.Close(); err != nil && !errors.Is(err, wire.ErrAfterEnd) {
-			o.Faults = append(o.Faults, err)
+	if o.Ended {
+		o.After = o.Bytes[o.EndOffset+2:]
+	} else {
+		if cut, ok := d.Partial(); ok {
+			o.Cut = &cut
+		}
+		if o.How == EndClose || o.How == EndReset {
+			if err := d.Close(); err != nil && !errors.Is(err, wire.ErrAfterEnd) {
+				o.fault(err)
+			}
 		}
 	}
+	log.finish(o)
 	return o
 }
 
-func (o *Observation) drain(d *wire.Decoder, logf func(string, ...any), start time.Time) {
+func (o *Observation) fault(err error) {
+	o.FaultCount++
+	if len(o.Faults) < maxFaults {
+		o.Faults = append(o.Faults, err)
+	}
+}
+
+func (o *Observation) drain(d *wire.Decoder, log *wireLog, start time.Time) {
 	for {
 		var m wire.Message
 		err := d.Next(&m)
@@ -118,10 +184,8 @@ func (o *Observation) drain(d *wire.Decoder, logf func(string, ...any), start ti
 			return
 		}
 		if err != nil {
-			o.Faults = append(o.Faults, err)
-			if logf != nil {
-				logf("< fault: %v", err)
-			}
+			o.fault(err)
+			log.fault(err)
 			var de *wire.DecodeError
 			if errors.As(err, &de) && (errors.Is(err, wire.ErrAfterEnd) || errors.Is(err, wire.ErrReservedSize)) {
 				return
@@ -132,22 +196,23 @@ func (o *Observation) drain(d *wire.Decoder, logf func(string, ...any), start ti
 		}
 		switch m.Kind {
 		case wire.KindTrip:
-			if err == nil {
+			if err != nil {
+				continue
+			}
+			if o.invalid == nil {
+				if verr := m.Trip.Validate(); verr != nil {
+					o.invalid = fmt.Errorf("trip[%d]: %v", m.Index, verr)
+				}
+			}
+			o.TripCount++
+			if o.keepTrips {
 				o.Trips = append(o.Trips, m.Trip.Clone())
 			}
-			if logf != nil && err == nil {
-				logf("< trip[%d] at %d: %s", m.Index, m.Offset, m.Trip.String())
-			}
+			log.trip(&m)
 		case wire.KindEnd:
 			o.Ended, o.EndOffset = true, int(m.Offset)
 			o.ToEndMarker = time.Since(start)
-			if logf != nil {
-				logf("< end marker at %d", m.Offset)
-			}
-			// Whatever is already buffered comes after the end marker.
-			if rest := o.Bytes[m.Offset+2:]; len(rest) > 0 {
-				o.After = append(o.After, rest...)
-			}
+			log.printf("< end marker at %d", m.Offset)
 			return
 		}
 	}
@@ -155,17 +220,25 @@ func (o *Observation) drain(d *wire.Decoder, logf func(string, ...any), start ti
 
 // FramingError explains the first fault of the reply's framing and field
 // encodings, or a missing end marker, or nil: the MUST of every reply.
+// A stream cut inside a block is named as cut; a reply that ran past
+// ReplyBudget wraps ErrOverBudget; a field fault whose blocks would decode
+// in the other profile says so.
 func (o *Observation) FramingError() error {
+	if o.Cut != nil && o.How != EndBudget && (len(o.Faults) == 0 || errors.Is(o.Faults[0], wire.ErrTruncated)) {
+		return fmt.Errorf("%s\n%s", o.cutMessage(), HexWindow(o.Bytes, int(o.Cut.Offset)))
+	}
 	if len(o.Faults) > 0 {
 		err := o.Faults[0]
 		var de *wire.DecodeError
 		if errors.As(err, &de) {
-			return fmt.Errorf("%v\n%s", err, HexWindow(o.Bytes, int(de.Offset)))
+			return fmt.Errorf("%v%s\n%s", err, o.profileHint(), HexWindow(o.Bytes, int(de.Offset)))
 		}
 		return err
 	}
 	if !o.Ended {
 		switch o.How {
+		case EndBudget:
+			return fmt.Errorf("%w (%d bytes): %s and no end marker, more than any reply needs; reading stopped", ErrOverBudget, ReplyBudget, plural(o.TripCount, "trip"))
 		case EndSilence:
 			return fmt.Errorf("no end marker after %d bytes: the server went silent for %v", len(o.Bytes), o.Elapsed.Round(time.Millisecond))
 		case EndError:
@@ -173,12 +246,61 @@ func (o *Observation) FramingError() error {
 		}
 		return fmt.Errorf("the stream ended (%s) after %d bytes without the end marker", o.How, len(o.Bytes))
 	}
-	for i := range o.Trips {
-		if err := o.Trips[i].Validate(); err != nil {
-			return fmt.Errorf("trip[%d]: %v", i, err)
-		}
+	return o.invalid
+}
+
+// cutMessage names the block the stream ended in: "the block at offset 29
+// announces 100 bytes; the stream ended after 29 of them".
+func (o *Observation) cutMessage() string {
+	c := o.Cut
+	var how string
+	switch o.How {
+	case EndClose:
+		how = "the stream ended"
+	case EndReset:
+		how = "the connection was reset"
+	case EndSilence:
+		how = fmt.Sprintf("the server went silent for %v", o.Elapsed.Round(time.Millisecond))
+	default:
+		how = fmt.Sprintf("reading failed (%v)", o.ReadErr)
 	}
-	return nil
+	if c.Size < 0 {
+		return fmt.Sprintf("no end marker: %s inside the size field of the block at offset %d (1 of its 2 bytes came)", how, c.Offset)
+	}
+	return fmt.Sprintf("no end marker: the block at offset %d announces %d bytes; %s after %d of them", c.Offset, c.Size, how, c.Have)
+}
+
+// profileHint is a hint, when the reply's whole blocks would all decode in
+// the other profile, that the profile is wrong rather than the fields.
+func (o *Observation) profileHint() string {
+	for _, p := range wire.Profiles {
+		if p == o.Profile || !decodesIn(o.Bytes, p) {
+			continue
+		}
+		return fmt.Sprintf("\nhint: the reply's blocks decode in %v: is the server speaking %v? (run with --profile %v, or auto)", p, p, p)
+	}
+	return ""
+}
+
+// decodesIn reports whether every whole block of reply decodes cleanly in
+// profile p, and there is at least one trip.
+func decodesIn(reply []byte, p wire.Profile) bool {
+	d := wire.NewDecoder(p, wire.Replies)
+	d.Feed(reply)
+	trips := 0
+	for {
+		var m wire.Message
+		err := d.Next(&m)
+		switch {
+		case err == wire.ErrNeedMore:
+			return trips > 0
+		case err != nil:
+			return false
+		case m.Kind == wire.KindEnd:
+			return trips > 0
+		}
+		trips++
+	}
 }
 
 // AfterEndError is non-nil if bytes followed the end marker.
@@ -186,13 +308,16 @@ func (o *Observation) AfterEndError() error {
 	if len(o.After) == 0 {
 		return nil
 	}
+	if o.OverBudget {
+		return fmt.Errorf("%w: %d bytes after the end marker at %d, and more:\n%s", ErrOverBudget, len(o.After), o.EndOffset, HexWindow(o.Bytes, o.EndOffset+2))
+	}
 	return fmt.Errorf("%d bytes after the end marker at %d:\n%s", len(o.After), o.EndOffset, HexWindow(o.Bytes, o.EndOffset+2))
 }
 
 // Summary is a one-line account of the observation, for logs.
 func (o *Observation) Summary() string {
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%d bytes", len(o.Bytes)), fmt.Sprintf("%d trips", len(o.Trips)))
+	parts = append(parts, fmt.Sprintf("%d bytes", len(o.Bytes)), plural(o.TripCount, "trip"))
 	if o.Ended {
 		parts = append(parts, "end marker at "+fmt.Sprint(o.EndOffset))
 	} else {
@@ -200,7 +325,102 @@ func (o *Observation) Summary() string {
 	}
 	parts = append(parts, "then "+string(o.How))
 	if len(o.Faults) > 0 {
-		parts = append(parts, fmt.Sprintf("%d faults", len(o.Faults)))
+		parts = append(parts, plural(o.FaultCount, "fault"))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// plural says "1 fault", "2 faults".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Caps of the wire log of one reply.
+const (
+	logHeadBytes = 2048 // bytes shown in hex from the start
+	logTailBytes = 256  // bytes shown from the end, once the head is full
+	logMessages  = 32   // trips and faults shown
+)
+
+// wireLog writes the wire log of one reply, capped: the first logHeadBytes
+// bytes in hex, then only the last logTailBytes ("… N bytes not shown"),
+// and the first logMessages trips and faults, then a count. A peer that
+// sends without end makes a log of a few kilobytes, not of everything.
+type wireLog struct {
+	logf     func(string, ...any)
+	shown    int    // bytes shown in the head
+	hidden   int    // bytes past the head
+	tail     []byte // the last logTailBytes of them
+	tailAt   int    // the stream offset of tail[0]
+	messages int    // trips and faults shown
+	unshown  int    // trips and faults not shown
+}
+
+func newWireLog(logf func(string, ...any)) *wireLog { return &wireLog{logf: logf} }
+
+func (l *wireLog) printf(format string, args ...any) {
+	if l.logf != nil {
+		l.logf(format, args...)
+	}
+}
+
+// chunk logs the bytes read at stream offset off.
+func (l *wireLog) chunk(off int, b []byte) {
+	if l.logf == nil {
+		return
+	}
+	if n := min(len(b), logHeadBytes-l.shown); n > 0 {
+		l.logf("< %d bytes at %d: %x", n, off, b[:n])
+		l.shown += n
+		off, b = off+n, b[n:]
+	}
+	if len(b) == 0 {
+		return
+	}
+	l.hidden += len(b)
+	l.tail = append(l.tail, b...)
+	if over := len(l.tail) - logTailBytes; over > 0 {
+		l.tail = append(l.tail[:0], l.tail[over:]...)
+	}
+	l.tailAt = off + len(b) - len(l.tail)
+}
+
+func (l *wireLog) message(format string, args ...any) {
+	if l.messages >= logMessages {
+		l.unshown++
+		return
+	}
+	l.messages++
+	l.printf(format, args...)
+}
+
+func (l *wireLog) fault(err error) {
+	if l.logf != nil {
+		l.message("< fault: %v", err)
+	}
+}
+
+func (l *wireLog) trip(m *wire.Message) {
+	if l.logf != nil {
+		l.message("< trip[%d] at %d: %s", m.Index, m.Offset, m.Trip.String())
+	}
+}
+
+// finish logs what the caps left out, and the tail.
+func (l *wireLog) finish(o *Observation) {
+	if l.logf == nil {
+		return
+	}
+	if l.unshown > 0 {
+		l.logf("< … %d more trips and faults not shown", l.unshown)
+	}
+	if l.hidden > 0 {
+		l.logf("< … %d bytes not shown; the last %d, at %d: %x", l.hidden-len(l.tail), len(l.tail), l.tailAt, l.tail)
+	}
+	if o.OverBudget {
+		l.logf("< reading stopped at the budget of %d bytes", ReplyBudget)
+	}
 }

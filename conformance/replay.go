@@ -222,6 +222,10 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 		fmt.Fprintf(&log, "the captured reply is incomplete (%s): only its first %d bytes are compared\n", unknownWhy(s.Down, s, "reply"), len(want))
 	}
 	capEnd := capturedEnding(s.Down)
+	if obs.OverBudget {
+		// Its trip count, framing and ending say nothing more.
+		return finish(Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", ReplyBudget, plural(obs.TripCount, "trip")))
+	}
 	var diffs []string
 	switch o.Compare {
 	case CompareStructure:

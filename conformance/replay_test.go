@@ -102,6 +102,8 @@ func TestReplayFindsDifferences(t *testing.T) {
 			[]Status{Fail, Fail, Pass}, "differs at byte"},
 		{"other trips, same count: structure", []fakes.Option{fakes.WithGenerator(sameCount{})}, CompareStructure,
 			[]Status{Pass, Pass, Pass}, ""},
+		{"a reply past the budget", []fakes.Option{fakes.WithGenerator(manyTrips(10000))}, CompareStructure,
+			[]Status{Fail, Fail, Pass}, "the live reply runs past 131072 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,4 +210,13 @@ func TestServeReplay(t *testing.T) {
 	if len(lines) != 2 {
 		t.Errorf("%d log lines", len(lines))
 	}
+}
+
+// manyTrips answers every request with n trips: about 30 bytes each.
+func manyTrips(n int) fakes.Static {
+	trips := make(fakes.Static, n)
+	for i := range trips {
+		trips[i] = wire.Trip{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")}
+	}
+	return trips
 }

@@ -39,6 +39,9 @@ type ServerOptions struct {
 	Seed int64
 	// Parallel is how many scenarios run at once (default 8).
 	Parallel int
+	// KeepGoing runs the catalog even when the preflight found no Trip
+	// reply at all (--keep-going); without it the run stops there.
+	KeepGoing bool
 	// Extra scenarios, from --scenarios DIR, run beside the built-in ones.
 	Extra []Scenario
 	// ExpectFail lists IDs expected to fail (--expect-fail).
@@ -71,15 +74,39 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 		return nil, err
 	}
 	if _, _, err := net.SplitHostPort(o.Target); err != nil {
-		return nil, fmt.Errorf("conformance: target %q: %v", o.Target, err)
+		return nil, fmt.Errorf("target %q: %v", o.Target, err)
 	}
-	// A target that cannot be reached is a setup error, not 68 failures.
-	probe, err := (&net.Dialer{Timeout: o.timeout()}).DialContext(ctx, "tcp", o.Target)
-	if err != nil {
-		return nil, fmt.Errorf("conformance: cannot connect to %s: %v", o.Target, err)
-	}
-	probe.Close()
 	rep := &Report{Suite: SuiteServer, Target: o.Target, Seed: o.Seed, Strict: o.Strict, Started: time.Now()}
+	// One valid request first. A target that cannot be reached is a setup
+	// error, not 68 failures; a server that answers no Trip reply at all
+	// gets one verdict, not 68 failures.
+	pp := o.Profile
+	if pp == 0 {
+		pp = wire.Qt4
+	}
+	pf, err := runPreflight(ctx, o.Target, pp, o.timeout())
+	if err != nil {
+		return nil, err
+	}
+	rep.Preflight = pf
+	var lead []Result
+	if !pf.OK {
+		lead = []Result{pf.Result(o.KeepGoing)}
+		if o.Progress != nil {
+			o.Progress(lead[0])
+		}
+		if !o.KeepGoing {
+			rep.Profile, rep.ProfileNote = pp.String(), "not detected: the preflight failed"
+			if o.Profile != 0 {
+				rep.ProfileNote = "given"
+			}
+			rep.Results = lead
+			rep.Duration = time.Since(rep.Started)
+			rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
+			rep.Tally()
+			return rep, nil
+		}
+	}
 	if o.Golden != nil {
 		rep.Golden = o.GoldenName
 		if rep.Golden == "" {
@@ -138,7 +165,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep.Results = results
+	rep.Results = append(lead, results...)
 	rep.Duration = time.Since(rep.Started)
 	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
 	rep.Tally()
@@ -154,6 +181,10 @@ type Detection struct {
 	// Inconsistent is set when the server read a request in one profile
 	// and answered in the other.
 	Inconsistent bool
+	// Decoded is set when some probe's reply decoded: whole blocks and the
+	// end marker, with trips in a profile or no trips at all. Without it
+	// the server sent nothing a Trip client could read.
+	Decoded bool
 }
 
 // DetectServerProfile asks the server the book's example in each profile
@@ -162,6 +193,7 @@ type Detection struct {
 // falls back to qt4, the book's, saying why.
 func DetectServerProfile(ctx context.Context, target string, timeout time.Duration) Detection {
 	var notes []string
+	decoded := false
 	for _, p := range wire.Profiles {
 		req := DefaultRequest()
 		obs, err := exchange(ctx, target, p, &req, timeout)
@@ -171,43 +203,48 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 			continue
 		}
 		got, why := tripsProfile(obs.Bytes)
+		if got == 0 && len(obs.Faults) == 0 && obs.TripCount == 0 {
+			decoded = true // an empty reply: it decodes, and tells nothing
+		}
 		if got == 0 {
 			notes = append(notes, fmt.Sprintf("%v probe: %s", p, why))
 			continue
 		}
 		if got == p {
-			return Detection{Profile: p, Decided: true, Note: fmt.Sprintf("detected: answered a %v request in %v", p, p)}
+			return Detection{Profile: p, Decided: true, Decoded: true, Note: fmt.Sprintf("detected: answered a %v request in %v", p, p)}
 		}
 		// Answered in the other layout: does it echo our date?
 		d := wire.NewDecoder(got, wire.Replies)
 		d.Feed(obs.Bytes)
 		var m wire.Message
 		if d.Next(&m) == nil && m.Kind == wire.KindTrip && m.Trip.Date == req.Date {
-			return Detection{Profile: p, Decided: true, Inconsistent: true,
+			return Detection{Profile: p, Decided: true, Decoded: true, Inconsistent: true,
 				Note: fmt.Sprintf("detected %v, inconsistent: read a %v request correctly and answered in %v", p, p, got)}
 		}
 		notes = append(notes, fmt.Sprintf("%v probe answered in %v", p, got))
 	}
 	note := "undetermined, assumed qt4"
+	if !decoded {
+		note = "undetermined (no reply decoded), assumed qt4"
+	}
 	for _, n := range notes {
 		note += "; " + n
 	}
-	return Detection{Profile: wire.Qt4, Note: note}
+	return Detection{Profile: wire.Qt4, Note: note, Decoded: decoded}
 }
 
 // tripsProfile detects the profile of the first trip block of a reply.
 func tripsProfile(reply []byte) (wire.Profile, string) {
-	if len(reply) < 2 {
+	size, ok := wire.Announced(reply)
+	switch {
+	case !ok:
 		return 0, "no reply"
-	}
-	size := int(reply[0])<<8 | int(reply[1])
-	if size == wire.EndMarker {
+	case size == wire.EndMarker:
 		return 0, "no trips in the reply"
-	}
-	if len(reply) < 2+size {
+	case len(reply) < wire.BlockLen(size):
 		return 0, "reply cut short"
 	}
-	p, err := wire.DetectProfile(wire.KindTrip, reply[2:2+size])
+	p, err := wire.DetectProfile(wire.KindTrip, reply[2:wire.BlockLen(size)])
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -233,7 +270,7 @@ func exchange(ctx context.Context, target string, p wire.Profile, r *wire.Reques
 	if _, err := c.Write(b); err != nil {
 		return nil, err
 	}
-	obs := ObserveReply(c, p, deadline, 0, nil)
+	obs := observe(c, p, deadline, 0, nil, false)
 	if !obs.Ended {
 		if err := obs.FramingError(); err != nil {
 			return obs, err

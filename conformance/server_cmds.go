@@ -511,10 +511,14 @@ func serverCommandList() []command[*session] {
 		{
 			name:  "detect-profile",
 			usage: "",
-			doc:   "detect-profile asks the book's example in each profile and fails if the server reads a request in one profile and answers in the other.",
+			doc:   "detect-profile asks the book's example in each profile and fails if the server reads a request in one profile and answers in the other, or if no reply decodes in either profile.",
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				det := DetectServerProfile(context.Background(), s.target, s.timeout)
 				ts.Logf("profile: %v (%s)", det.Profile, det.Note)
+				if !det.Decoded {
+					fail(ts, Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1},
+						"no reply to the book's example decodes in qt4 or qt5, so the profile the server speaks cannot be told: %s", det.Note)
+				}
 				if det.Inconsistent {
 					ts.Fatalf("%s", det.Note)
 				}
@@ -587,7 +591,7 @@ func (s *session) shapedExchange(p wire.Profile, b []byte, sh shape.Shape) error
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("%v: write: %v", sh, err)
 	}
-	obs := ObserveReply(c, p, time.Now().Add(s.timeout), 0, nil)
+	obs := observe(c, p, time.Now().Add(s.timeout), 0, nil, false)
 	if err := obs.FramingError(); err != nil {
 		return fmt.Errorf("sent as %v: %v", sh, err)
 	}

@@ -3,6 +3,7 @@ package fakes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -28,6 +29,9 @@ var (
 	// ErrMalformedReply: a trip block whose fields do not fill it exactly
 	// (a field past the block, an odd string length, bytes left over).
 	ErrMalformedReply = errors.New("fakes: malformed trip block")
+	// ErrReplyTooLong: the reply ran past the client's MaxReply bytes
+	// without its end marker.
+	ErrReplyTooLong = errors.New("fakes: reply too long")
 )
 
 // QueryError is a failed query.
@@ -54,6 +58,8 @@ func (e *QueryError) Reason() string {
 		return "connection refused"
 	case ErrMalformedReply:
 		return "malformed trip block"
+	case ErrReplyTooLong:
+		return "reply too long"
 	}
 	return strings.Join(strings.Fields(e.Err.Error()), " ")
 }
@@ -81,6 +87,9 @@ func (e *QueryError) Unwrap() []error {
 type Client struct {
 	Profile wire.Profile  // 0: wire.Qt4
 	Timeout time.Duration // bounds the whole query (dial, write, read); 0: DefaultQueryTimeout
+	// MaxReply bounds the bytes of a reply: a reply that runs past it
+	// fails with ErrReplyTooLong. 0: no bound but the timeout.
+	MaxReply int
 
 	rd  *wire.Reader
 	buf []byte
@@ -144,6 +153,9 @@ func (c *Client) Query(ctx context.Context, addr string, req *wire.Request) ([]w
 			}
 			return trips, nil
 		case wire.KindTrip:
+			if c.MaxReply > 0 && c.rd.Decoder().Offset() > int64(c.MaxReply) {
+				return nil, &QueryError{Kind: ErrReplyTooLong, Err: fmt.Errorf("more than %d bytes without the end marker", c.MaxReply)}
+			}
 			trips = append(trips, c.msg.Trip.Clone())
 		}
 	}

@@ -15,6 +15,12 @@ import (
 	"github.com/tripcheck/tripcheck/wire"
 )
 
+// LoadReplyBudget bounds the bytes a load client reads of one reply: a
+// server that answers more (a reply without end) fails the request as
+// "too-long", so that the run's memory stays flat whatever the server
+// sends. 128 KiB is two of the largest blocks the framing allows.
+const LoadReplyBudget = 128 << 10
+
 // DefaultConcurrency is the number of clients of a load run unless told
 // otherwise.
 const DefaultConcurrency = 64
@@ -44,7 +50,7 @@ type LoadResult struct {
 	OK       int // answered with a whole reply
 	Trips    int // trips in the answers
 	// Errors counts failed requests by kind: "closed-by-server", "reset",
-	// "timeout", "refused", "malformed", "addr-not-available",
+	// "timeout", "refused", "malformed", "too-long", "addr-not-available",
 	// "too-many-files", "other".
 	Errors map[string]int
 	// ErrorSamples holds the first error of each kind.
@@ -136,7 +142,7 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := Client{Profile: cfg.Profile, Timeout: cfg.Timeout}
+			c := Client{Profile: cfg.Profile, Timeout: cfg.Timeout, MaxReply: LoadReplyBudget}
 			var ok, trips int
 			errs := map[string]int{}
 			samples := map[string]string{}
@@ -196,6 +202,8 @@ func loadErrorKind(err error) string {
 		return "refused"
 	case errors.Is(err, ErrMalformedReply):
 		return "malformed"
+	case errors.Is(err, ErrReplyTooLong):
+		return "too-long"
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return "addr-not-available"
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):

@@ -3,11 +3,14 @@ package fakes
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/tripcheck/tripcheck/wire"
 )
 
 func TestLoadCount(t *testing.T) {
@@ -134,5 +137,45 @@ func TestHistogram(t *testing.T) {
 	}
 	if h.latency().Max != all[len(all)-1] {
 		t.Errorf("max %v, want %v", h.latency().Max, all[len(all)-1])
+	}
+}
+
+// TestLoadEndlessReply: a server that answers with trips without end makes
+// every request fail as too long, at the budget, not at the timeout and not
+// after holding all it sent.
+func TestLoadEndlessReply(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	trip := wire.Trip{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")}
+	var block []byte
+	for len(block) < 32<<10 {
+		block, _ = wire.Qt4.AppendTrip(block, &trip)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				go io.Copy(io.Discard, c)
+				for {
+					if _, err := c.Write(block); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	res, err := Load(context.Background(), LoadConfig{Addr: ln.Addr().String(), Concurrency: 2, Requests: 8, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 8 || res.Errors["too-long"] != 8 {
+		t.Errorf("result %+v, want 8 requests failed as too-long", res)
 	}
 }

@@ -493,3 +493,39 @@ func TestCount(t *testing.T) {
 		t.Fatal("Serve did not return after 2 connections")
 	}
 }
+
+// TestBounded: a server that answers far more than any reply needs, every
+// block misframed, makes one budget finding and at most maxFindings
+// findings in all; the close summary counts the rest.
+func TestBounded(t *testing.T) {
+	trips := make(fakes.Static, 20000) // about 400 KiB of trips
+	for i := range trips {
+		trips[i] = wire.Trip{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("IC")}
+	}
+	for _, tc := range []struct {
+		name   string
+		server []fakes.Option
+		want   string
+	}{
+		{"long reply", []fakes.Option{fakes.WithGenerator(trips)}, "the stream runs past 131072 bytes without ending"},
+		{"long reply in the other profile", []fakes.Option{fakes.WithGenerator(trips), fakes.WithFault(fakes.Fault{ReplyProfile: wire.Qt5})}, "(the first 16 shown)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, Options{}, tc.server...)
+			req := defaultRequest()
+			fakes.Query(context.Background(), h.addr, &req, wire.Qt4, 5*time.Second)
+			h.waitClosed(1)
+			found := h.findings()
+			if len(found) > maxFindings {
+				t.Errorf("%d findings, want at most %d", len(found), maxFindings)
+			}
+			var all []string
+			for _, e := range h.events {
+				all = append(all, e.String())
+			}
+			if text := strings.Join(all, "\n"); !strings.Contains(text, tc.want) {
+				t.Errorf("the events lack %q:\n%s", tc.want, text)
+			}
+		})
+	}
+}

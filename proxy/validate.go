@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,6 +42,16 @@ type dirState struct {
 
 const maxPending = 2 + 0xFFFF
 
+// Bounds of the validation of one connection, so that a peer sending
+// without end keeps the proxy's memory and event log flat: a direction is
+// decoded for its first streamBudget bytes (a Trip request is one block, a
+// reply a few hundred bytes; 128 KiB is two of the largest blocks), then
+// only counted; at most maxFindings findings are reported, then counted.
+const (
+	streamBudget = 128 << 10
+	maxFindings  = 16
+)
+
 func (v *validation) init(c *pconn, p wire.Profile) {
 	v.c = c
 	v.dirs[0].dir, v.dirs[1].dir = pcap.ClientToServer, pcap.ServerToClient
@@ -75,7 +84,14 @@ func (v *validation) feed(dir pcap.Direction, b []byte) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	st := v.state(dir)
+	before := st.bytes
 	st.bytes += int64(len(b))
+	if room := streamBudget - before; room < int64(len(b)) {
+		if room <= 0 {
+			return // past the budget: counted only
+		}
+		b = b[:room]
+	}
 	if v.profile == 0 {
 		if len(st.pending) < maxPending {
 			st.pending = append(st.pending, b[:min(len(b), maxPending-len(st.pending))]...)
@@ -85,6 +101,10 @@ func (v *validation) feed(dir pcap.Direction, b []byte) {
 	}
 	v.decode(st, b)
 	v.checkAnswered()
+	if before < streamBudget && st.bytes >= streamBudget && !st.ended && !st.faulted {
+		st.faulted = true
+		v.findingText(st, streamBudget, "", fmt.Sprintf("the stream runs past %d bytes without ending: longer than any Trip %s; validation stopped there", streamBudget, map[bool]string{true: "request", false: "reply"}[dir == pcap.ClientToServer]))
+	}
 }
 
 // detect tries to settle the profile; final says no more bytes will help.
@@ -110,17 +130,11 @@ func (v *validation) detect(final bool) {
 
 // whole returns the first block of b if it is all there.
 func whole(b []byte) ([]byte, bool) {
-	if len(b) < 2 {
+	size, ok := wire.Announced(b)
+	if !ok || wire.BlockLen(size) > len(b) {
 		return nil, false
 	}
-	size := int(binary.BigEndian.Uint16(b))
-	if size == wire.EndMarker {
-		return b[:2], true
-	}
-	if 2+size > len(b) {
-		return nil, false
-	}
-	return b[:2+size], true
+	return b[:wire.BlockLen(size)], true
 }
 
 func (v *validation) decode(st *dirState, b []byte) {
@@ -261,6 +275,9 @@ func (v *validation) findingText(st *dirState, off int64, field, text string) {
 
 func (v *validation) report(st *dirState, off int64, field string, err error, text string) {
 	v.found++
+	if v.found > maxFindings {
+		return
+	}
 	v.c.p.event(Event{Conn: v.c.id, Kind: EventFinding, Dir: st.dir, Offset: off, Field: field, Err: err, Text: text})
 }
 
@@ -283,6 +300,9 @@ func (v *validation) summary() string {
 		parts = append(parts, "no fault found")
 	} else {
 		parts = append(parts, fmt.Sprintf("%d faults found", v.found))
+		if v.found > maxFindings {
+			parts[len(parts)-1] += fmt.Sprintf(" (the first %d shown)", maxFindings)
+		}
 	}
 	return strings.Join(parts, "; ")
 }

@@ -30,6 +30,7 @@ type suiteFlags struct {
 	seed       int64
 	parallel   int
 	scenarios  []string
+	keepGoing  bool
 	expectFail string
 	verbose    bool
 }
@@ -237,6 +238,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 				Strict:     f.strict,
 				Seed:       f.seedValue(),
 				Parallel:   f.parallel,
+				KeepGoing:  f.keepGoing,
 				Extra:      extra,
 				ExpectFail: expect,
 				Verbose:    f.verbose,
@@ -284,6 +286,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&f.keepGoing, "keep-going", false, "run the scenarios even when the first request gets no Trip reply at all")
 	cmd.Flags().StringVar(&golden, "golden", "", "compare replies byte for byte with a reference: book (the book's server)")
 	return cmd
 }
