@@ -133,8 +133,12 @@ const (
 	// Crash: the server no longer accepts connections.
 	Crash
 	// Hang: it accepts, but the probe got no whole reply before the
-	// deadline.
+	// deadline; or, fuzzing a client, the client did not finish in time.
 	Hang
+	// Wrong: fuzzing a client, the client gave a wrong answer: not the
+	// trips the reply holds, no ERROR where the reply is no answer, a
+	// malformed request, or bytes after its request.
+	Wrong
 )
 
 func (v Verdict) String() string {
@@ -145,18 +149,20 @@ func (v Verdict) String() string {
 		return "crash"
 	case Hang:
 		return "hang"
+	case Wrong:
+		return "wrong"
 	}
 	return fmt.Sprintf("Verdict(%d)", int(v))
 }
 
-// ParseVerdict reads "survived", "crash" or "hang".
+// ParseVerdict reads "survived", "crash", "hang" or "wrong".
 func ParseVerdict(s string) (Verdict, error) {
-	for v := Survived; v <= Hang; v++ {
+	for v := Survived; v <= Wrong; v++ {
 		if v.String() == s {
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("livefuzz: verdict %q: want survived, crash or hang", s)
+	return 0, fmt.Errorf("livefuzz: verdict %q: want survived, crash, hang or wrong", s)
 }
 
 // ProbeRequest is the request of the liveness probe: the book's example.
