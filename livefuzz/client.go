@@ -265,17 +265,8 @@ func tryClient(ctx context.Context, run ClientRun, ln net.Listener, c *ReplyCase
 		return ClientOutcome{Verdict: Wrong, Detail: fmt.Sprintf("the request is not the %v encoding of the search %s: %v", c.Profile, searchText(&c.Search), err)}
 	}
 	o := ClientOutcome{Extra: rd.Decoder().Buffered()}
-	// The reply, then the end of tripcheck's side.
-	var sent Outcome
-	if sc, err := shape.NewConn(conn, c.Shape, shape.WithPause(0), shape.WithWriteTimeout(timeout)); err == nil {
-		if writeCase(sc, &c.Case, &sent) == nil {
-			sc.CloseWrite()
-		}
-	}
-	o.Sent = sent.Sent
-	extra := make(chan int, 1)
-	conn.SetReadDeadline(time.Now().Add(timeout))
-	go func() { extra <- drain(conn, MaxClientExtra) }()
+	var more <-chan drained
+	o.Sent, more = serveReply(conn, &c.Case, timeout)
 	exited := run.Wait(ctx, timeout)
 	if r, ok := ended(exited); ok {
 		r.Sent = o.Sent
@@ -284,7 +275,7 @@ func tryClient(ctx context.Context, run ClientRun, ln net.Listener, c *ReplyCase
 		}
 		return r
 	}
-	o.Extra += <-extra
+	o.Extra += (<-more).n
 	if o.Extra > 0 {
 		o.Verdict, o.Detail = Wrong, fmt.Sprintf("the client sent %d bytes after its request; it must send nothing more", o.Extra)
 		return o
@@ -295,19 +286,42 @@ func tryClient(ctx context.Context, run ClientRun, ln net.Listener, c *ReplyCase
 	return o
 }
 
-// drain reads c until it ends, its deadline passes or max bytes came, and
-// returns how many bytes came.
-func drain(c net.Conn, max int) int {
+// drained is what drain read: n bytes, then err.
+type drained struct {
+	n   int
+	err error
+}
+
+// serveReply writes the case's bytes on conn in its shape and half-closes
+// (a write the client refuses ends it early), then reads in the background
+// what the client sends more, up to its close, the deadline timeout or
+// MaxClientExtra bytes.
+func serveReply(conn *net.TCPConn, c *Case, timeout time.Duration) (int, <-chan drained) {
+	var sent Outcome
+	if sc, err := shape.NewConn(conn, c.Shape, shape.WithPause(0), shape.WithWriteTimeout(timeout)); err == nil {
+		if writeCase(sc, c, &sent) == nil {
+			sc.CloseWrite()
+		}
+	}
+	more := make(chan drained, 1)
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	go func() { more <- drain(conn, MaxClientExtra) }()
+	return sent.Sent, more
+}
+
+// drain reads c until it ends, its deadline passes or max bytes came.
+func drain(c net.Conn, max int) drained {
 	buf := make([]byte, 4096)
-	n := 0
-	for n < max {
+	var d drained
+	for d.n < max {
 		k, err := c.Read(buf)
-		n += k
+		d.n += k
 		if err != nil {
+			d.err = err
 			break
 		}
 	}
-	return n
+	return d
 }
 
 // Judge checks what a client printed (its stdout and exit status) for a
@@ -420,6 +434,8 @@ type ClientResult struct {
 	Cases   int // cases run
 	Skipped int // cases the client did not implement (exit 89)
 	Failure *ClientFailure
+	// Stopped says why a listen run stopped before its count of cases.
+	Stopped string
 	Elapsed time.Duration
 }
 
@@ -499,4 +515,109 @@ func RunClient(ctx context.Context, cfg ClientConfig) (*ClientResult, error) {
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	return res, runErr
+}
+
+// ListenConfig says how to fuzz clients that a person starts: each
+// connection to Listener gets the next case.
+type ListenConfig struct {
+	Listener net.Listener
+	Profile  wire.Profile // 0: wire.Qt4
+	Seed     int64
+	Cases    int // 0: DefaultCases
+	// Timeout bounds the request and the client's close after the reply.
+	// 0: conformance.DefaultClientTimeout.
+	Timeout time.Duration
+	// Wait bounds the wait for each connection; after it the run stops.
+	// 0: conformance.DefaultListenWait.
+	Wait     time.Duration
+	Progress func(done int)
+}
+
+// RunListen fuzzes the clients that connect to cfg.Listener, one
+// connection per case, in order. Nothing shows what a client printed, so
+// a case fails only by what the connection shows: a request that is not a
+// well-formed one (Wrong), bytes after it (Wrong), or no close of the
+// client's side within Timeout after the reply (Hang). A run that waited
+// Wait for a connection in vain stops, and says so in Stopped: a client
+// that crashed on the case before shows that way.
+func RunListen(ctx context.Context, cfg ListenConfig) (*ClientResult, error) {
+	if cfg.Profile == 0 {
+		cfg.Profile = wire.Qt4
+	}
+	if cfg.Cases == 0 {
+		cfg.Cases = DefaultCases
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = conformance.DefaultClientTimeout
+	}
+	if cfg.Wait == 0 {
+		cfg.Wait = conformance.DefaultListenWait
+	}
+	switch {
+	case cfg.Listener == nil:
+		return nil, fmt.Errorf("%w: no listener", ErrConfig)
+	case !cfg.Profile.Valid():
+		return nil, fmt.Errorf("%w: %w %v", ErrConfig, wire.ErrUnknownProfile, cfg.Profile)
+	case cfg.Cases < 0 || cfg.Timeout < 0 || cfg.Wait < 0:
+		return nil, fmt.Errorf("%w: negative cases, timeout or wait", ErrConfig)
+	}
+	tl, ok := cfg.Listener.(*net.TCPListener)
+	if !ok {
+		return nil, fmt.Errorf("%w: not a TCP listener", ErrConfig)
+	}
+	start := time.Now()
+	res := &ClientResult{Seed: cfg.Seed, Profile: cfg.Profile}
+	stop := context.AfterFunc(ctx, func() { tl.SetDeadline(time.Now()) })
+	defer stop()
+	for n := 0; n < cfg.Cases; n++ {
+		tl.SetDeadline(time.Now().Add(cfg.Wait))
+		nc, err := tl.AcceptTCP()
+		if ctx.Err() != nil {
+			res.Elapsed = time.Since(start)
+			return res, ctx.Err()
+		}
+		if err != nil {
+			res.Stopped = fmt.Sprintf("no client connected within %v after %d cases: stopped waiting", cfg.Wait, n)
+			break
+		}
+		c := NewReplyCase(cfg.Seed, n, cfg.Profile)
+		o := listenCase(nc, &c, cfg.Timeout)
+		nc.Close()
+		res.Cases++
+		if o.Verdict != Survived {
+			res.Failure = &ClientFailure{Case: c, Outcome: o}
+			break
+		}
+		if cfg.Progress != nil {
+			cfg.Progress(res.Cases)
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// listenCase serves one case to a client that connected by itself.
+func listenCase(conn *net.TCPConn, c *ReplyCase, timeout time.Duration) ClientOutcome {
+	conn.SetDeadline(time.Now().Add(timeout))
+	rd := wire.NewReader(conn, c.Profile, wire.Requests)
+	var m wire.Message
+	err := rd.Next(&m)
+	if err == nil {
+		err = m.Request.Validate()
+	}
+	if err != nil {
+		return ClientOutcome{Verdict: Wrong, Detail: fmt.Sprintf("no well-formed %v request: %v", c.Profile, err)}
+	}
+	o := ClientOutcome{Extra: rd.Decoder().Buffered()}
+	var more <-chan drained
+	o.Sent, more = serveReply(conn, &c.Case, timeout)
+	d := <-more
+	o.Extra += d.n
+	switch {
+	case o.Extra > 0:
+		o.Verdict, o.Detail = Wrong, fmt.Sprintf("the client sent %d bytes after its request; it must send nothing more", o.Extra)
+	case ending(d.err) == EndSilence:
+		o.Verdict, o.Detail = Hang, fmt.Sprintf("the client did not close the connection within %v after the reply (%d of %d bytes written)", timeout, o.Sent, len(c.Bytes))
+	}
+	return o
 }
