@@ -106,11 +106,13 @@ func (r *funcRun) Accept(ctx context.Context, ln net.Listener, d time.Duration) 
 	tl.SetDeadline(time.Now().Add(d))
 	stop := context.AfterFunc(ctx, func() { tl.SetDeadline(time.Now()) })
 	defer stop()
+	accepted := make(chan struct{})
+	defer close(accepted)
 	go func() {
 		select {
 		case <-r.done:
 			tl.SetDeadline(time.Now().Add(100 * time.Millisecond))
-		case <-time.After(d):
+		case <-accepted:
 		}
 	}()
 	c, err := tl.Accept()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -179,6 +180,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			for _, o := range others {
 				res.Failure.Suspects = append(res.Failure.Suspects, o.c)
 			}
+			if c.Parallel > 1 {
+				// Cases in flight at once: any that got no reply may be
+				// the one.
+				for _, o := range batch {
+					if o.c.N != s.c.N && o.o.Received == 0 && !slices.ContainsFunc(others, func(x sent) bool { return x.c.N == o.c.N }) {
+						res.Failure.Suspects = append(res.Failure.Suspects, o.c)
+					}
+				}
+			}
 			break
 		}
 		last := batch[len(batch)-1]
@@ -239,7 +249,10 @@ func sendParallel(ctx context.Context, cfg *Config, from, to int, res *Result, b
 		go worker()
 	}
 	wg.Wait()
-	sort.Slice(dones, func(i, j int) bool { return dones[i].n < dones[j].n })
+	// dones are in the order the connections ended: a case that crashed
+	// the server ended just before the first refused one. Blame looks at
+	// the cases that ended around the first abnormal one, and after it,
+	// in order of number.
 	last := len(dones) - 1
 	for i, d := range dones {
 		res.count(d.o)
@@ -247,7 +260,9 @@ func sendParallel(ctx context.Context, cfg *Config, from, to int, res *Result, b
 			last = i
 		}
 	}
-	for _, d := range dones[max(0, last+1-window) : last+1] {
+	tail := dones[max(0, last+1-window-cfg.Parallel):]
+	sort.Slice(tail, func(i, j int) bool { return tail[i].n < tail[j].n })
+	for _, d := range tail {
 		batch = append(batch, sent{NewCase(cfg.Seed, d.n, cfg.Profile), d.o})
 	}
 	return batch, len(dones)
