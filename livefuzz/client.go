@@ -361,8 +361,11 @@ func Judge(e Expectation, stdout []byte, code int) error {
 	}
 	whole := want[:len(want)-1] // without END
 	for i, l := range lines[:len(lines)-1] {
-		if i >= len(whole) || l != whole[i] {
-			return fmt.Errorf("%s; before its ERROR line the client printed line %d, %q, which is not the line of trip %d of the %d received whole and valid\n%s", why, i+1, l, i, len(e.Trips), show(lines))
+		switch {
+		case i >= len(whole):
+			return fmt.Errorf("%s; before its ERROR line the client printed line %d, %q, but only %d trips came whole and valid before the fault\n%s", why, i+1, l, len(e.Trips), show(lines))
+		case l != whole[i]:
+			return fmt.Errorf("%s; before its ERROR line the client printed line %d, %q, which should be %q or nothing\n%s", why, i+1, l, whole[i], show(lines))
 		}
 	}
 	return nil

@@ -3,8 +3,10 @@ package livefuzz_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,4 +229,122 @@ func TestJudge(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestClientReproRoundTrip(t *testing.T) {
+	for n := 0; n < 300; n++ {
+		c := livefuzz.NewReplyCase(-3, n, wire.Qt5)
+		f := &livefuzz.ClientFailure{Case: c, Outcome: livefuzz.ClientOutcome{Verdict: livefuzz.Wrong, Detail: "line 1\n  is \"x\""}}
+		var b strings.Builder
+		if err := livefuzz.WriteClientRepro(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		rp, err := livefuzz.ReadRepro(strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatalf("case %d: %v\n%s", n, err, b.String())
+		}
+		got := rp.ReplyCase()
+		if rp.Search == nil || !got.Search.Equal(&c.Search) || got.Seed != c.Seed || got.N != c.N || got.Profile != c.Profile ||
+			got.Mutation != c.Mutation || got.Shape.String() != c.Shape.String() || string(got.Bytes) != string(c.Bytes) ||
+			rp.Verdict != livefuzz.Wrong || rp.Detail != `line 1 is "x"` {
+			t.Fatalf("case %d: read back %+v, search %v", n, rp, rp.Search)
+		}
+	}
+	for name, search := range map[string]string{
+		"unquoted": `search Berlin @null 2026-11-25 12:00:00.000 D`,
+		"bad flag": `search "a" "b" 2026-11-25 12:00:00.000 X`,
+		"bad date": `search "a" "b" 2026-13-25 12:00:00.000 D`,
+		"short":    `search "a" "b" 2026-11-25`,
+	} {
+		text := "tripcheck-fuzz-client-repro v1\nseed 1\ncase 2\nprofile qt4\n" + search + "\nmutation valid\nshape whole\nverdict wrong\ndetail x\nbytes ffff\n"
+		if _, err := livefuzz.ReadRepro(strings.NewReader(text)); !errors.Is(err, livefuzz.ErrRepro) {
+			t.Errorf("%s: %v, want ErrRepro", name, err)
+		}
+	}
+}
+
+// listenClients connects the client to ln again and again, with a search
+// each time, until the test ends.
+func listenClients(t *testing.T, ln net.Listener, client livefuzz.ClientFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		for n := 0; ctx.Err() == nil; n++ {
+			c := livefuzz.NewReplyCase(9, n, wire.Qt4)
+			client(ctx, ln.Addr().String(), &c.Search, wire.Qt4, io.Discard)
+		}
+	}()
+}
+
+// In listen mode the reference client survives; a client that sends
+// after the end marker is wrong, one that keeps the connection open hangs,
+// and a run with nobody connecting stops after the wait.
+func TestListen(t *testing.T) {
+	listen := func(t *testing.T) net.Listener {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		return ln
+	}
+	t.Run("reference", func(t *testing.T) {
+		ln := listen(t)
+		listenClients(t, ln, referenceClient)
+		res, err := livefuzz.RunListen(context.Background(), livefuzz.ListenConfig{Listener: ln, Seed: 5, Cases: 300, Timeout: 10 * time.Second, Wait: 10 * time.Second})
+		if err != nil || res.Failure != nil || res.Cases != 300 || res.Stopped != "" {
+			t.Fatalf("%+v, %v", res, err)
+		}
+	})
+	// A client that writes its request a second time after the answer, as
+	// brokenclient -mode sends-after-end does.
+	twice := func(ctx context.Context, addr string, search *wire.Request, p wire.Profile, stdout io.Writer) int {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			return 1
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		req, _ := p.AppendRequest(nil, search)
+		c.Write(req)
+		io.Copy(io.Discard, c)
+		c.Write(req)
+		return 0
+	}
+	// A client that never closes: it reads the answer and waits.
+	stays := func(ctx context.Context, addr string, search *wire.Request, p wire.Profile, stdout io.Writer) int {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			return 1
+		}
+		defer c.Close()
+		req, _ := p.AppendRequest(nil, search)
+		c.Write(req)
+		io.Copy(io.Discard, c)
+		<-ctx.Done()
+		return 0
+	}
+	for _, tc := range []struct {
+		name   string
+		client livefuzz.ClientFunc
+		want   livefuzz.Verdict
+	}{{"sends-after-end", twice, livefuzz.Wrong}, {"never-closes", stays, livefuzz.Hang}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln := listen(t)
+			listenClients(t, ln, tc.client)
+			res, err := livefuzz.RunListen(context.Background(), livefuzz.ListenConfig{Listener: ln, Seed: 5, Cases: 50, Timeout: time.Second, Wait: 10 * time.Second})
+			if err != nil || res.Failure == nil || res.Failure.Outcome.Verdict != tc.want || res.Failure.Case.N != 0 {
+				t.Fatalf("%+v, %v", res, err)
+			}
+			t.Logf("%v: %s", res.Failure.Outcome.Verdict, res.Failure.Outcome.Detail)
+		})
+	}
+	t.Run("nobody", func(t *testing.T) {
+		res, err := livefuzz.RunListen(context.Background(), livefuzz.ListenConfig{Listener: listen(t), Cases: 5, Wait: 100 * time.Millisecond})
+		if err != nil || res.Cases != 0 || res.Stopped == "" {
+			t.Fatalf("%+v, %v", res, err)
+		}
+	})
 }

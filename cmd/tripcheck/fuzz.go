@@ -324,7 +324,7 @@ func runFuzzClient(e *env, f *fuzzFlags, seedSet bool) error {
 		if f.exec != "" {
 			replay = "--exec " + shellQuote(f.exec)
 		}
-		fmt.Fprintf(e.stdout, "  reproducer: %s\n  replay: tripcheck fuzz %s --profile %v --repro %s\n", path, replay, p, path)
+		fmt.Fprintf(e.stdout, "  reproducer: %s\n  replay: tripcheck fuzz %s --repro %s\n", path, replay, path)
 	}
 	fmt.Fprintf(e.stdout, "fuzz: %s: %v at case %d\n", clientSummary(res), fl.Outcome.Verdict, fl.Case.N)
 	if saveErr != nil {
