@@ -320,7 +320,7 @@ func runFuzzClient(e *env, f *fuzzFlags, seedSet bool) error {
 	fmt.Fprintf(e.stdout, "FAIL %s: %v\n  %s\n", fl.Case.String(), fl.Outcome.Verdict, strings.ReplaceAll(fl.Outcome.Detail, "\n", "\n  "))
 	path, saveErr := saveClientRepro(f.out, fl)
 	if saveErr == nil {
-		replay := "--listen " + f.listen
+		replay := "--exec TEMPLATE" // the command line of the client that connected
 		if f.exec != "" {
 			replay = "--exec " + shellQuote(f.exec)
 		}
