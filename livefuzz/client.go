@@ -211,6 +211,9 @@ func TryClient(ctx context.Context, cl Client, c *ReplyCase, timeout time.Durati
 		return o, ctx.Err()
 	}
 	if o.Verdict != Survived && !o.Skipped {
+		// The connection is closed: let the client end (or kill it) before
+		// saying how it ended.
+		run.Wait(ctx, timeout)
 		o.Detail = clip(o.Detail + "\n    client: " + run.Describe())
 	}
 	return o, nil

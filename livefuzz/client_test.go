@@ -3,6 +3,7 @@ package livefuzz_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -348,3 +349,62 @@ func TestListen(t *testing.T) {
 		}
 	})
 }
+
+// Same seed, same reply cases; 2000 cases use every mutation, and the
+// reference decoder finds both complete answers (empty ones too) and
+// failed ones among them.
+func TestNewReplyCase(t *testing.T) {
+	names := []string{"valid", "size-lie", "odd-string", "huge-string", "field", "after-end", "cut-block", "bit-flip", "byte-set", "truncate", "extend", "splice", "double", "random"}
+	seen := map[string]int{}
+	complete, empty, failed := 0, 0, 0
+	for n := 0; n < 2000; n++ {
+		a, b := livefuzz.NewReplyCase(42, n, wire.Qt5), livefuzz.NewReplyCase(42, n, wire.Qt5)
+		if string(a.Bytes) != string(b.Bytes) || a.Mutation != b.Mutation || a.Shape.String() != b.Shape.String() || !a.Search.Equal(&b.Search) {
+			t.Fatalf("case %d twice: %v and %v", n, a.String(), b.String())
+		}
+		if err := a.Search.Validate(); err != nil {
+			t.Fatalf("case %d: search %v: %v", n, a.Search.String(), err)
+		}
+		for _, m := range strings.Split(a.Mutation, "+") {
+			seen[m]++
+		}
+		switch e := livefuzz.Expect(wire.Qt5, a.Bytes); {
+		case e.Complete && len(e.Trips) == 0:
+			empty++
+			complete++
+		case e.Complete:
+			complete++
+		default:
+			failed++
+		}
+	}
+	for _, m := range names {
+		if seen[m] == 0 {
+			t.Errorf("no case of mutation %s in 2000: %v", m, seen)
+		}
+	}
+	if len(seen) != len(names) {
+		t.Errorf("unknown mutations: %v", seen)
+	}
+	t.Logf("%d complete (%d empty), %d failed", complete, empty, failed)
+	if complete < 200 || empty < 20 || failed < 1000 {
+		t.Errorf("%d complete (%d empty), %d failed of 2000", complete, empty, failed)
+	}
+	var got []string
+	for n := 0; n < 3; n++ {
+		c := livefuzz.NewReplyCase(1, n, wire.Qt4)
+		got = append(got, fmt.Sprintf("%s %v %d %x", c.Mutation, c.Shape, len(c.Bytes), sha256.Sum256(c.Bytes))[:72])
+	}
+	t.Logf("pinned:\n%s", strings.Join(got, "\n"))
+	if strings.Join(got, "\n") != pinnedReplyCases {
+		t.Errorf("the reply cases of seed 1 changed:\n%s\nwant\n%s", strings.Join(got, "\n"), pinnedReplyCases)
+	}
+}
+
+// pinnedReplyCases are the first three reply cases of seed 1, so that a
+// change of the generator, which breaks every client reproducer's "same
+// seed, same case", is seen.
+const pinnedReplyCases = "" +
+	"bit-flip+truncate coalesced 474 d573218000948bde77659e88e6a7b0091dc58727\n" +
+	"valid random-seed-5056954544038479471 83 6d42b2acd1a1c3a014de352e3ba8cda\n" +
+	"bit-flip bytes-3 27 52410271ec109f0d483f0a58bc514f1fbf22f428df3c9549c0c8"
