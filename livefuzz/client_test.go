@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,6 +69,9 @@ func brokenClient(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if len(os.Args) == 9 && strings.HasPrefix(os.Args[1], "-livefuzz-client=") {
+		os.Exit(faultyClient(strings.TrimPrefix(os.Args[1], "-livefuzz-client="), os.Args[2:]))
+	}
 	code := m.Run()
 	if brokenBin != "" {
 		os.RemoveAll(filepath.Dir(brokenBin))
@@ -408,3 +412,70 @@ const pinnedReplyCases = "" +
 	"bit-flip+truncate coalesced 474 d573218000948bde77659e88e6a7b0091dc58727\n" +
 	"valid random-seed-5056954544038479471 83 6d42b2acd1a1c3a014de352e3ba8cda\n" +
 	"bit-flip bytes-3 27 52410271ec109f0d483f0a58bc514f1fbf22f428df3c9549c0c8"
+
+// faultyClient is this test binary run as a client under the exec
+// contract (argv: MODE ADDR PROFILE FROM TO DATE TIME FLAG): the
+// reference client, except on a reply that is no answer, where it kills
+// itself with a signal (mode crash) or waits for an hour (mode hang).
+func faultyClient(mode string, args []string) int {
+	p, err := wire.ParseProfile(args[1])
+	if err != nil {
+		return 2
+	}
+	str := func(s string) wire.String {
+		if s == "@null" {
+			return wire.NullString
+		}
+		return wire.Str(s)
+	}
+	req := wire.Request{Type: wire.TypeSearch, From: str(args[2]), To: str(args[3]), Flag: args[6][0]}
+	if req.Date, err = wire.ParseDate(args[4]); err != nil {
+		return 2
+	}
+	if req.Time, err = wire.ParseTime(args[5]); err != nil {
+		return 2
+	}
+	trips, err := fakes.Query(context.Background(), args[0], &req, p, 10*time.Second)
+	if err != nil {
+		if mode == "crash" {
+			// SIGKILL: the Go runtime would turn a SIGSEGV sent by kill
+			// into an exit status.
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+		time.Sleep(time.Hour)
+	}
+	for _, l := range conformance.ExpectedOutput(trips) {
+		fmt.Println(l)
+	}
+	return 0
+}
+
+// A client killed by a signal is a crash, one that does not finish a hang,
+// each blamed on a reply that is no answer (the only one they fail on).
+func TestClientCrashAndHang(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mode string
+		want livefuzz.Verdict
+	}{{"crash", livefuzz.Crash}, {"hang", livefuzz.Hang}} {
+		tmpl, err := conformance.ParseTemplate("'" + self + "' -livefuzz-client=" + tc.mode + " {addr} {profile} {from} {to} {date} {time} {flag}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := livefuzz.RunClient(context.Background(), livefuzz.ClientConfig{Client: livefuzz.ExecClient{Template: tmpl}, Seed: 1, Cases: 50, Timeout: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := res.Failure
+		if f == nil || f.Outcome.Verdict != tc.want {
+			t.Fatalf("%s: %+v after %d cases", tc.mode, f, res.Cases)
+		}
+		if e := livefuzz.Expect(f.Case.Profile, f.Case.Bytes); e.Complete {
+			t.Fatalf("%s: %v on %s, a complete reply", tc.mode, tc.want, f.Case.String())
+		}
+		t.Logf("%s: %v at %s: %s", tc.mode, f.Outcome.Verdict, f.Case.String(), strings.SplitN(f.Outcome.Detail, "\n", 2)[0])
+	}
+}

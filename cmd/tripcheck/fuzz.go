@@ -55,7 +55,9 @@ a text file: seed, case number, profile, mutation, shape, verdict, bytes in
 hex). "tripcheck fuzz --repro FILE ADDR" sends it again, then the probe.
 
 The seed is printed first: the same seed gives the same cases. Every
-connection has a deadline (--timeout). Fuzz only servers you run yourself.
+connection has a deadline (--timeout) and a byte budget (1 MiB of a
+server's answer, 64 KiB of what a client sends after its request). Fuzz
+only servers you run yourself.
 
 --parallel N sends N cases at once, each on its own connection (blame is
 then among the cases of a batch in flight: see the suspects).
