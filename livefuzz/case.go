@@ -139,7 +139,10 @@ func NewCase(seed int64, n int, p wire.Profile) Case {
 	// ... then up to two anywhere.
 	for i, n := 0, r.intn(3); i < n; i++ {
 		var step string
-		b, step = r.generic(p, b)
+		b, step = r.generic(b, func() []byte {
+			other := r.request()
+			return encode(p, &other)
+		})
 		steps = append(steps, step)
 	}
 	if len(steps) == 0 {
@@ -208,8 +211,9 @@ func (r *rng) structured(p wire.Profile, req *wire.Request, b []byte) ([]byte, s
 
 var interesting = []byte{0x00, 0xFF, 0x7F, 0x80, 0x01, 0xFE, 'S', 'D', 'A'}
 
-// generic mutates b anywhere.
-func (r *rng) generic(p wire.Profile, b []byte) ([]byte, string) {
+// generic mutates b anywhere; donor makes another valid message (a request
+// or a reply) for splices.
+func (r *rng) generic(b []byte, donor func() []byte) ([]byte, string) {
 	switch k := r.intn(20); {
 	case k < 5 && len(b) > 0:
 		for i, n := 0, 1+r.intn(4); i < n; i++ {
@@ -229,12 +233,10 @@ func (r *rng) generic(p wire.Profile, b []byte) ([]byte, string) {
 		}
 		return b, "extend"
 	case k < 16:
-		other := r.request()
-		o := encode(p, &other)
+		o := donor()
 		return append(b[:r.intn(len(b)+1)], o[r.intn(len(o)):]...), "splice"
 	case k < 19:
-		other := r.request()
-		return append(b, encode(p, &other)...), "double"
+		return append(b, donor()...), "double"
 	}
 	b = make([]byte, r.intn(300))
 	for i := range b {

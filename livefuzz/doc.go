@@ -1,7 +1,8 @@
 // Package livefuzz fuzzes a live Trip server over TCP: it sends it mutated
 // requests, each on its own connection, checks after every batch that the
 // server still answers a valid request whole, and gives a verdict on the
-// case that broke it, with a reproducer that sends that case again.
+// case that broke it, with a reproducer that sends that case again. It
+// fuzzes a client too, playing the server (see Clients below).
 //
 // # Cases
 //
@@ -60,6 +61,22 @@
 // number, profile, mutation, shape, verdict and the bytes in hex) that
 // [ReadRepro] reads back and [Replay] sends again: the case, then the probe.
 //
-// Every network step has a deadline ([Config.Timeout]); a run is bounded by
-// its count of cases and by its context. Nothing here prints.
+// # Clients
+//
+// [RunClient] fuzzes a client: for each case ([NewReplyCase]: a search and
+// a reply, mutated as requests are, plus bytes after the end marker and
+// cuts at block boundaries) it starts the client ([ExecClient] runs a
+// command under the client exec contract with the client suite's own
+// runner; [ClientFunc] runs a function, for tests), reads its request,
+// which must be the exact encoding of the search, writes the reply in the
+// case's shape and half-closes. [Judge] checks what the client printed
+// against [Expect], the reference decoder's reading of the reply. Verdicts:
+// [Crash] (killed by a signal), [Hang] (not finished in time), [Wrong].
+// [RunListen] does the same for a client a person runs, which connects by
+// itself: only its request, its extra bytes and its close can be checked.
+// [WriteClientRepro] saves a failing reply case with its search.
+//
+// Every network step has a deadline ([Config.Timeout]) and every read a
+// byte budget ([MaxReplyBytes], [MaxClientExtra]); a run is bounded by its
+// count of cases and by its context. Nothing here prints.
 package livefuzz

@@ -29,7 +29,22 @@ import (
 // The bytes are what is sent, in hex, in the shape (package shape's
 // grammar). The seed and case number say where the case came from: NewCase
 // gives the same bytes again.
-const reproMagic = "tripcheck-fuzz-repro v1"
+//
+// A client's reproducer (a reply case) has its own first line, and the
+// search the client was given after the profile, as the exec contract's
+// arguments (a string quoted as in Go, or @null):
+//
+//	tripcheck-fuzz-client-repro v1
+//	seed 42
+//	case 7
+//	profile qt4
+//	search "Berlin" @null 2026-11-25 12:00:00.000 D
+//	mutation cut-block
+//	…
+const (
+	reproMagic       = "tripcheck-fuzz-repro v1"
+	clientReproMagic = "tripcheck-fuzz-client-repro v1"
+)
 
 // ErrRepro is matched by the errors of a file that is not a reproducer.
 var ErrRepro = errors.New("livefuzz: not a reproducer")
@@ -39,11 +54,71 @@ type Repro struct {
 	Case    Case
 	Verdict Verdict
 	Detail  string
+	// Search is the search a client was given: set for a client's
+	// reproducer (a reply case), nil for a server's.
+	Search *wire.Request
+}
+
+// ReplyCase is the reply case of a client's reproducer.
+func (rp *Repro) ReplyCase() ReplyCase {
+	c := ReplyCase{Case: rp.Case}
+	if rp.Search != nil {
+		c.Search = *rp.Search
+	}
+	return c
 }
 
 // ReproName is the file name of a case's reproducer.
 func ReproName(c *Case) string {
 	return fmt.Sprintf("tripcheck-fuzz-%d-%d.repro", c.Seed, c.N)
+}
+
+// ClientReproName is the file name of a reply case's reproducer.
+func ClientReproName(c *ReplyCase) string {
+	return fmt.Sprintf("tripcheck-fuzz-client-%d-%d.repro", c.Seed, c.N)
+}
+
+// WriteClientRepro writes a client's failure as a reproducer.
+func WriteClientRepro(w io.Writer, f *ClientFailure) error {
+	c := &f.Case
+	oneLine := strings.Join(strings.Fields(f.Outcome.Detail), " ")
+	_, err := fmt.Fprintf(w, "# tripcheck fuzz reproducer of a client: run it again with\n#   tripcheck fuzz --exec TEMPLATE --repro FILE\n%s\nseed %d\ncase %d\nprofile %v\nsearch %s\nmutation %s\nshape %v\nverdict %v\ndetail %s\nbytes %x\n",
+		clientReproMagic, c.Seed, c.N, c.Profile, searchText(&c.Search), c.Mutation, c.Shape, f.Outcome.Verdict, oneLine, c.Bytes)
+	return err
+}
+
+// parseSearch reads a search as searchText writes it.
+func parseSearch(s string) (*wire.Request, error) {
+	r := &wire.Request{Type: wire.TypeSearch}
+	for _, dst := range []*wire.String{&r.From, &r.To} {
+		s = strings.TrimLeft(s, " ")
+		if rest, ok := strings.CutPrefix(s, "@null"); ok {
+			*dst, s = wire.NullString, rest
+			continue
+		}
+		q, err := strconv.QuotedPrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("want a quoted string or @null: %v", err)
+		}
+		v, _ := strconv.Unquote(q)
+		*dst, s = wire.Str(v), s[len(q):]
+	}
+	f := strings.Fields(s)
+	if len(f) != 3 {
+		return nil, fmt.Errorf("want FROM TO DATE TIME FLAG")
+	}
+	var err error
+	if r.Date, err = wire.ParseDate(f[0]); err != nil {
+		return nil, err
+	}
+	if r.Time, err = wire.ParseTime(f[1]); err != nil {
+		return nil, err
+	}
+	if f[2] != "D" && f[2] != "A" {
+		return nil, fmt.Errorf("flag %q: want D or A", f[2])
+	}
+	r.Flag = f[2][0]
+	return r, nil
 }
 
 // WriteRepro writes a failure as a reproducer.
@@ -55,11 +130,12 @@ func WriteRepro(w io.Writer, f *Failure) error {
 	return err
 }
 
-// ReadRepro reads a reproducer.
+// ReadRepro reads a reproducer, a server's or a client's.
 func ReadRepro(r io.Reader) (*Repro, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	keys := []string{"", "seed", "case", "profile", "mutation", "shape", "verdict", "detail", "bytes"}
+	clientKeys := []string{"", "seed", "case", "profile", "search", "mutation", "shape", "verdict", "detail", "bytes"}
 	var rp Repro
 	i, line := 0, 0
 	for sc.Scan() {
@@ -72,8 +148,12 @@ func ReadRepro(r io.Reader) (*Repro, error) {
 			return nil, fmt.Errorf("%w: line %d: more after the bytes", ErrRepro, line)
 		}
 		if i == 0 {
-			if text != reproMagic {
-				return nil, fmt.Errorf("%w: line %d: want %q", ErrRepro, line, reproMagic)
+			switch text {
+			case reproMagic:
+			case clientReproMagic:
+				keys = clientKeys
+			default:
+				return nil, fmt.Errorf("%w: line %d: want %q or %q", ErrRepro, line, reproMagic, clientReproMagic)
 			}
 			i++
 			continue
@@ -90,6 +170,8 @@ func ReadRepro(r io.Reader) (*Repro, error) {
 			rp.Case.N, err = strconv.Atoi(value)
 		case "profile":
 			rp.Case.Profile, err = wire.ParseProfile(value)
+		case "search":
+			rp.Search, err = parseSearch(value)
 		case "mutation":
 			rp.Case.Mutation = value
 		case "shape":

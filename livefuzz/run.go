@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/tripcheck/tripcheck/wire"
@@ -23,6 +26,11 @@ type Config struct {
 	Seed    int64        // cases come from it: the same seed, the same cases
 	Cases   int          // how many cases to send; 0: DefaultCases
 	Batch   int          // cases between two probes; 0: DefaultBatch
+	// Parallel is how many cases are in flight at once, each on its own
+	// connection; 0 or 1: one at a time. With more, a batch ends (for the
+	// probe) once its cases in flight are done, and blame is among the
+	// batch's cases by number.
+	Parallel int
 	// Timeout is the deadline of every connection: the dial, the writes and
 	// the reads of a case, and the probe's whole reply. 0: DefaultTimeout.
 	Timeout time.Duration
@@ -96,6 +104,8 @@ func (cfg *Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: %d cases", ErrConfig, c.Cases)
 	case c.Batch < 0:
 		return c, fmt.Errorf("%w: batch of %d", ErrConfig, c.Batch)
+	case c.Parallel < 0:
+		return c, fmt.Errorf("%w: parallel %d", ErrConfig, c.Parallel)
 	case c.Timeout < 0:
 		return c, fmt.Errorf("%w: timeout %v", ErrConfig, c.Timeout)
 	}
@@ -133,25 +143,31 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var previous *sent // the last case of the batch before, whose probe passed
 	for n := 0; n < c.Cases; {
 		batch = batch[:0]
-		for inBatch := 0; inBatch < c.Batch && n < c.Cases; inBatch++ {
-			cs := NewCase(c.Seed, n, c.Profile)
-			o := Send(ctx, c.Addr, &cs, c.Timeout)
-			if ctx.Err() != nil {
-				return finish(ctx.Err())
+		end := min(n+c.Batch, c.Cases)
+		if c.Parallel > 1 {
+			var sentN int
+			batch, sentN = sendParallel(ctx, &c, n, end, res, batch)
+			n += sentN
+		} else {
+			for ; n < end; n++ {
+				cs := NewCase(c.Seed, n, c.Profile)
+				o := Send(ctx, c.Addr, &cs, c.Timeout)
+				if ctx.Err() != nil {
+					return finish(ctx.Err())
+				}
+				res.count(o)
+				batch = append(batch, sent{cs, o})
+				if len(batch) > window {
+					batch = append(batch[:0], batch[1:]...)
+				}
+				if o.Abnormal() {
+					n++
+					break // probe now
+				}
 			}
-			n++
-			res.Cases++
-			res.Endings[o.How]++
-			if o.Received > 0 {
-				res.Replied++
-			}
-			batch = append(batch, sent{cs, o})
-			if len(batch) > window {
-				batch = append(batch[:0], batch[1:]...)
-			}
-			if o.Abnormal() {
-				break // probe now
-			}
+		}
+		if ctx.Err() != nil {
+			return finish(ctx.Err())
 		}
 		v, what := Probe(ctx, c.Addr, c.Profile, c.Timeout)
 		res.Probes++
@@ -164,6 +180,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			for _, o := range others {
 				res.Failure.Suspects = append(res.Failure.Suspects, o.c)
 			}
+			if c.Parallel > 1 {
+				// Cases in flight at once: any that got no reply may be
+				// the one.
+				for _, o := range batch {
+					if o.c.N != s.c.N && o.o.Received == 0 && !slices.ContainsFunc(others, func(x sent) bool { return x.c.N == o.c.N }) {
+						res.Failure.Suspects = append(res.Failure.Suspects, o.c)
+					}
+				}
+			}
 			break
 		}
 		last := batch[len(batch)-1]
@@ -173,6 +198,74 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	return finish(nil)
+}
+
+// count adds a case's outcome to the result.
+func (res *Result) count(o Outcome) {
+	res.Cases++
+	res.Endings[o.How]++
+	if o.Received > 0 {
+		res.Replied++
+	}
+}
+
+// sendParallel sends cases from … to-1 on cfg.Parallel connections at a
+// time, stopping early after a refused or silent case. It returns the
+// window of cases blame needs (in order of case number, ending at the
+// first abnormal case) and how many cases went.
+func sendParallel(ctx context.Context, cfg *Config, from, to int, res *Result, batch []sent) ([]sent, int) {
+	type done struct {
+		n int
+		o Outcome
+	}
+	var (
+		mu     sync.Mutex
+		next   = from
+		stop   bool
+		dones  []done
+		wg     sync.WaitGroup
+		worker = func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if stop || next >= to || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				n := next
+				next++
+				mu.Unlock()
+				cs := NewCase(cfg.Seed, n, cfg.Profile)
+				o := Send(ctx, cfg.Addr, &cs, cfg.Timeout)
+				mu.Lock()
+				dones = append(dones, done{n, o})
+				stop = stop || o.Abnormal()
+				mu.Unlock()
+			}
+		}
+	)
+	for i := 0; i < min(cfg.Parallel, to-from); i++ {
+		wg.Add(1)
+		go worker()
+	}
+	wg.Wait()
+	// dones are in the order the connections ended: a case that crashed
+	// the server ended just before the first refused one. Blame looks at
+	// the cases that ended around the first abnormal one, and after it,
+	// in order of number.
+	last := len(dones) - 1
+	for i, d := range dones {
+		res.count(d.o)
+		if d.o.Abnormal() && last == len(dones)-1 {
+			last = i
+		}
+	}
+	tail := dones[max(0, last+1-window-cfg.Parallel):]
+	sort.Slice(tail, func(i, j int) bool { return tail[i].n < tail[j].n })
+	for _, d := range tail {
+		batch = append(batch, sent{NewCase(cfg.Seed, d.n, cfg.Profile), d.o})
+	}
+	return batch, len(dones)
 }
 
 // window is how many of the last cases of a batch Run keeps for blame.

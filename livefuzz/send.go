@@ -24,6 +24,7 @@ const (
 	EndSilence Ending = "silence" // it neither replied nor closed before the deadline
 	EndRefused Ending = "refused" // the connection was refused: nothing listens
 	EndError   Ending = "error"   // another failure: a dial timeout, a local error
+	EndFlood   Ending = "flood"   // it sent more than MaxReplyBytes: the rest was left unread
 )
 
 // Outcome is what the server did with one case.
@@ -55,7 +56,8 @@ func ending(err error) Ending {
 
 // Send sends one case on a new connection to addr: it writes the bytes in
 // the case's shape, half-closes, and reads until the server closes the
-// connection or timeout passes. Every step has a deadline.
+// connection, timeout passes or MaxReplyBytes came. Every step has a
+// deadline.
 func Send(ctx context.Context, addr string, c *Case, timeout time.Duration) Outcome {
 	deadline := time.Now().Add(timeout)
 	d := net.Dialer{Deadline: deadline}
@@ -84,6 +86,10 @@ func Send(ctx context.Context, addr string, c *Case, timeout time.Duration) Outc
 	}
 	buf := make([]byte, 4096)
 	for {
+		if o.Received >= MaxReplyBytes {
+			o.How, o.Err = EndFlood, fmt.Errorf("more than %d bytes", MaxReplyBytes)
+			break
+		}
 		n, err := nc.Read(buf)
 		o.Received += n
 		if err != nil {
@@ -133,8 +139,12 @@ const (
 	// Crash: the server no longer accepts connections.
 	Crash
 	// Hang: it accepts, but the probe got no whole reply before the
-	// deadline.
+	// deadline; or, fuzzing a client, the client did not finish in time.
 	Hang
+	// Wrong: fuzzing a client, the client gave a wrong answer: not the
+	// trips the reply holds, no ERROR where the reply is no answer, a
+	// malformed request, or bytes after its request.
+	Wrong
 )
 
 func (v Verdict) String() string {
@@ -145,18 +155,20 @@ func (v Verdict) String() string {
 		return "crash"
 	case Hang:
 		return "hang"
+	case Wrong:
+		return "wrong"
 	}
 	return fmt.Sprintf("Verdict(%d)", int(v))
 }
 
-// ParseVerdict reads "survived", "crash" or "hang".
+// ParseVerdict reads "survived", "crash", "hang" or "wrong".
 func ParseVerdict(s string) (Verdict, error) {
-	for v := Survived; v <= Hang; v++ {
+	for v := Survived; v <= Wrong; v++ {
 		if v.String() == s {
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("livefuzz: verdict %q: want survived, crash or hang", s)
+	return 0, fmt.Errorf("livefuzz: verdict %q: want survived, crash, hang or wrong", s)
 }
 
 // ProbeRequest is the request of the liveness probe: the book's example.
@@ -234,7 +246,7 @@ func probeOnce(ctx context.Context, addr string, p wire.Profile, req []byte, tim
 		}
 		return probeBroken, fmt.Sprintf("writing the probe: %v", err)
 	}
-	rd := wire.NewReader(nc, p, wire.Replies)
+	rd := wire.NewReader(io.LimitReader(nc, MaxReplyBytes), p, wire.Replies)
 	var m wire.Message
 	trips := 0
 	for {
@@ -249,6 +261,9 @@ func probeOnce(ctx context.Context, addr string, p wire.Profile, req []byte, tim
 		at := rd.Decoder().Offset() + int64(rd.Decoder().Buffered())
 		if ending(err) == EndSilence {
 			return probeSilent, fmt.Sprintf("no whole reply within %v (%d bytes)", timeout, at)
+		}
+		if at >= MaxReplyBytes {
+			return probeBroken, fmt.Sprintf("the probe's reply had no end marker in its first %d bytes", at)
 		}
 		return probeBroken, fmt.Sprintf("the probe's reply ended after %d bytes without the end marker: %v", at, err)
 	}

@@ -216,3 +216,68 @@ func TestFuzzUsage(t *testing.T) {
 		}
 	}
 }
+
+// brokenClientTemplate is the exec template of brokenclient in a mode.
+func brokenClientTemplate(bin, mode string) string {
+	return "'" + bin + "' -mode " + mode + " -profile {profile} -timeout 4s -host {host} -port {port} {from} {to} {date} {time} {flag}"
+}
+
+func buildBrokenClientBin(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "brokenclient")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../conformance/testdata/brokenclient").CombinedOutput(); err != nil {
+		t.Fatalf("go build conformance/testdata/brokenclient: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// A client that takes EOF for a complete answer is found; its reproducer
+// fails it again (exit 1) and passes the reference client (exit 0); the
+// reference client survives a run.
+func TestFuzzClientExec(t *testing.T) {
+	bin := buildBrokenClientBin(t)
+	dir := t.TempDir()
+	broken := brokenClientTemplate(bin, "eof-is-success")
+	code, out, errs := tripcheck(context.Background(), "fuzz", "--exec", broken, "--seed", "4", "--cases", "100", "--parallel", "2", "--timeout", "10s", "--out", dir)
+	if code != 1 || !strings.HasPrefix(out, "fuzz: seed 4: 100 replies to the client ") || !strings.Contains(fuzzLastLine(out), ": wrong at case ") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "tripcheck-fuzz-client-4-*.repro"))
+	if len(files) != 1 || !strings.Contains(out, "replay: tripcheck fuzz --exec ") {
+		t.Fatalf("reproducers %v\n%s", files, out)
+	}
+	code, out, errs = tripcheck(context.Background(), "fuzz", "--exec", broken, "--repro", files[0], "--timeout", "10s")
+	if code != 1 || !strings.Contains(out, "\nrepro: wrong: ") {
+		t.Fatalf("repro on the broken client: exit %d\n%s%s", code, out, errs)
+	}
+	ok := brokenClientTemplate(bin, "ok")
+	code, out, errs = tripcheck(context.Background(), "fuzz", "--exec", ok, "--repro", files[0], "--timeout", "10s")
+	if code != 0 || !strings.HasPrefix(fuzzLastLine(out), "repro: survived") {
+		t.Fatalf("repro on the reference client: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = tripcheck(context.Background(), "fuzz", "--exec", ok, "--seed", "4", "--cases", "40", "--parallel", "2", "--profile", "qt5", "--timeout", "10s")
+	if code != 0 || !strings.HasSuffix(fuzzLastLine(out), "seed 4: the client survived every case") {
+		t.Fatalf("reference client: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+func TestFuzzClientUsage(t *testing.T) {
+	var repro bytes.Buffer
+	livefuzz.WriteRepro(&repro, &livefuzz.Failure{Case: livefuzz.NewCase(1, 0, wire.Qt4), Verdict: livefuzz.Crash})
+	serverRepro := filepath.Join(t.TempDir(), "server.repro")
+	os.WriteFile(serverRepro, repro.Bytes(), 0o644)
+	for name, args := range map[string][]string{
+		"exec and listen":     {"fuzz", "--exec", "true", "--listen", "127.0.0.1:0"},
+		"exec and an address": {"fuzz", "--exec", "true", "127.0.0.1:1"},
+		"bad template":        {"fuzz", "--exec", "client {nope}"},
+		"bad parallel":        {"fuzz", "--exec", "true", "--parallel", "0"},
+		"no such client":      {"fuzz", "--exec", "/nonexistent/client {port}", "--cases", "1"},
+		"listen, bad address": {"fuzz", "--listen", "256.0.0.1:x"},
+		"listen, repro":       {"fuzz", "--listen", "127.0.0.1:0", "--repro", serverRepro},
+		"server's repro":      {"fuzz", "--exec", "true", "--repro", serverRepro},
+	} {
+		if code, out, errs := tripcheck(context.Background(), args...); code != 2 {
+			t.Errorf("%s: exit %d, want 2\n%s%s", name, code, out, errs)
+		}
+	}
+}
