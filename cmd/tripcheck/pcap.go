@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/report"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/wire"
@@ -295,9 +296,12 @@ session[3]/reply/framing; a failure names the packet, the stream offset and
 the field, with a hex window. A check the capture cannot settle (a gap, a
 capture that ends first) is skipped with the reason. The report and its last
 line "N passed, N failed, N skipped" are the suites'; --json and --junit write
-the same files. For a large capture, --aggregate gives one result per check
-over all sessions (reply/framing, failing if any session fails, naming the
-first failing sessions), in memory that does not grow with the capture. Exit
+the same files. Results are written as they are made (the recap of failures
+and the --json and --junit files wait in temporary files until the end), so
+memory does not grow with the capture. For a short report of a large
+capture, --aggregate gives one result per check over all sessions
+(reply/framing, failing if any session fails, naming the first failing
+sessions). Exit
 status: 0 when every required check passed, 1 when one
 failed, 2 when the file cannot be read or holds no Trip session.`,
 		Example: `  tripcheck pcap check trip.pcapng
@@ -318,6 +322,16 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 				po.Golden, po.GoldenName = g, golden
 			}
 			path := args[0]
+			var st *report.Stream
+			if !aggregate {
+				// One result per check per session: streamed to the
+				// writers, so memory does not grow with the capture.
+				if st, err = report.NewStream(e.stdout, e.streamTextOptions(&rf), rf.jsonFile != "", rf.junitFile != ""); err != nil {
+					return usageError("%v", err)
+				}
+				defer st.Close()
+				po.Sink = st
+			}
 			var rep *conformance.Report
 			var sessions int
 			err = e.readCapture(path, &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
@@ -333,14 +347,18 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			if rep == nil {
 				return err
 			}
+			write := e.writeReports
+			if st != nil {
+				write = func(rep *conformance.Report, f *suiteFlags) error { return e.writeStreamed(st, rep, f) }
+			}
 			if err != nil {
-				e.writeReports(rep, &rf)
+				write(rep, &rf)
 				return err
 			}
 			if sessions == 0 {
 				return usageError("%s: no Trip session to check", path)
 			}
-			return e.writeReports(rep, &rf)
+			return write(rep, &rf)
 		},
 	}
 	f.register(cmd)
@@ -352,6 +370,38 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
 	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every result, passes included")
 	return cmd
+}
+
+// streamTextOptions are writeReports' text options, for a stream.
+func (e *env) streamTextOptions(f *suiteFlags) report.TextOptions {
+	color := false
+	if fh, ok := e.stdout.(*os.File); ok {
+		color = report.ColorFor(fh)
+	}
+	return report.TextOptions{Color: color, Verbose: f.verbose}
+}
+
+// writeStreamed is writeReports for a report whose results went to st as
+// they were made: the end of the text, then the files asked for, written
+// from st's temporary files.
+func (e *env) writeStreamed(st *report.Stream, rep *conformance.Report, f *suiteFlags) error {
+	if err := st.FinishText(rep); err != nil {
+		return err
+	}
+	if f.jsonFile != "" {
+		if err := report.WriteFile(f.jsonFile, func(w io.Writer) error { return st.JSON(w, rep) }); err != nil {
+			return usageError("--json: %v", err)
+		}
+	}
+	if f.junitFile != "" {
+		if err := report.WriteFile(f.junitFile, func(w io.Writer) error { return st.JUnit(w, rep) }); err != nil {
+			return usageError("--junit: %v", err)
+		}
+	}
+	if !rep.OK() {
+		return &exitError{code: exitFail, err: fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)}
+	}
+	return nil
 }
 
 // textWriter writes sessions for people, one line per message. It formats
