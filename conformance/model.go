@@ -138,28 +138,50 @@ type Report struct {
 	DurationMS  float64       `json:"duration_ms"`
 	Results     []Result      `json:"results"`
 	Summary     Summary       `json:"summary"`
+	// Streamed marks a report whose results went to a [ResultSink] as they
+	// were made, for runs too large to hold: Results is empty and Summary
+	// counts them.
+	Streamed bool `json:"-"`
 }
 
-// Tally fills r.Summary from r.Results.
+// ResultSink takes a report's results as they are made, so that a run over
+// a large capture holds none of them (PassiveOptions.Sink). Begin gets the
+// report's header fields (suite, target, profile, ...) and is called again
+// if the run starts over, before any result.
+type ResultSink interface {
+	Begin(r *Report)
+	Add(res Result)
+}
+
+// Tally fills r.Summary from r.Results; a streamed report keeps the
+// Summary counted as its results went by.
 func (r *Report) Tally() {
+	if r.Streamed {
+		return
+	}
 	var s Summary
 	for _, res := range r.Results {
-		switch res.Status {
-		case Pass:
-			s.Passed++
-			if res.ExpectedFailure {
-				s.UnexpectedPasses++
-			}
-		case Fail:
-			s.Failed++
-			if res.Counts() {
-				s.FailedRequired++
-			}
-		case Skip:
-			s.Skipped++
-		}
+		s.Count(res)
 	}
 	r.Summary = s
+}
+
+// Count adds one result to the counts.
+func (s *Summary) Count(res Result) {
+	switch res.Status {
+	case Pass:
+		s.Passed++
+		if res.ExpectedFailure {
+			s.UnexpectedPasses++
+		}
+	case Fail:
+		s.Failed++
+		if res.Counts() {
+			s.FailedRequired++
+		}
+	case Skip:
+		s.Skipped++
+	}
 }
 
 // OK reports whether the run passed: no required failure and no unexpected

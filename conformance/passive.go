@@ -41,6 +41,11 @@ type PassiveOptions struct {
 	Aggregate bool
 	// Progress, if set, gets each result as it is made.
 	Progress func(Result)
+	// Sink, if set (and not Aggregate), gets each result as it is made
+	// instead of the report: the report comes back Streamed, without
+	// results, its Summary counting them, so memory does not grow with the
+	// capture.
+	Sink ResultSink
 }
 
 // MaxAggregated is how many failures an aggregated result shows in full.
@@ -116,13 +121,23 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 		return nil, CaptureInfo{}, err
 	}
 	agg := newAggregator()
+	stream := o.Sink != nil && !o.Aggregate
+	if stream {
+		rep.Streamed = true
+		o.Sink.Begin(rep)
+	}
 	readErr := eachSession(ctx, pr, func(s *pcap.Session) {
 		for _, res := range CheckSession(s, o) {
 			if o.Aggregate {
 				agg.add(s.Index, res)
 				continue
 			}
-			rep.Results = append(rep.Results, res)
+			if stream {
+				rep.Summary.Count(res)
+				o.Sink.Add(res)
+			} else {
+				rep.Results = append(rep.Results, res)
+			}
 			if o.Progress != nil {
 				o.Progress(res)
 			}

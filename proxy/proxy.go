@@ -11,8 +11,9 @@
 // reported as an [Event] at once, with the stream offset and the field.
 //
 // With [Options.Record] the proxy records each connection into a pcapng
-// capture as one TCP connection between the client and the address it
-// connected to: the client's bytes as the server was sent them (after the
+// capture as one TCP connection between the client and the upstream server
+// (its address and port, so the recording decodes with the server's port
+// like a capture taken at the server): the client's bytes as the server was sent them (after the
 // up shape), the server's bytes as the client was sent them (after the
 // down shape), each piece one packet, and the FIN or RST each side ended
 // with, as the proxy saw it. `tripcheck pcap check` reads it back.
@@ -255,6 +256,20 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return ap
 }
 
+// recordedEnds are the endpoints a recording names: the client as it
+// connected, and the upstream server's address and port, so that the
+// recording reads as the client talking to the server (and decodes with the
+// server's port, 6178 by default) rather than to the proxy. A client of
+// another address family than the upstream is named by the proxy's own end
+// of the upstream connection, since one TCP connection has one family.
+func recordedEnds(client, up net.Conn) (netip.AddrPort, netip.AddrPort) {
+	c, s := addrPort(client.RemoteAddr()), addrPort(up.RemoteAddr())
+	if c.Addr().Unmap().Is4() != s.Addr().Unmap().Is4() {
+		c = addrPort(up.LocalAddr())
+	}
+	return c, s
+}
+
 func (c *pconn) run(ctx context.Context) {
 	p := c.p
 	defer c.client.Close()
@@ -275,7 +290,8 @@ func (c *pconn) run(ctx context.Context) {
 	c.val.init(c, p.o.Profile)
 	p.event(Event{Conn: c.id, Kind: EventOpen, Text: fmt.Sprintf("%v → %v, upstream %v", c.client.RemoteAddr(), c.client.LocalAddr(), up.RemoteAddr())})
 	if p.o.Record != nil {
-		cw, err := p.o.Record.Conn(addrPort(c.client.RemoteAddr()), addrPort(c.client.LocalAddr()), time.Now())
+		client, server := recordedEnds(c.client, up)
+		cw, err := p.o.Record.Conn(client, server, time.Now())
 		if err != nil {
 			p.event(Event{Conn: c.id, Kind: EventError, Text: "recording: " + err.Error()})
 		} else {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,16 +28,17 @@ func defaultRequest() wire.Request {
 
 // harness is a proxy in front of a fake server, recording.
 type harness struct {
-	t      *testing.T
-	addr   string // the proxy's
-	rec    *bytes.Buffer
-	w      *pcap.Writer
-	mu     sync.Mutex
-	events []Event
-	cancel context.CancelFunc
-	done   chan error
-	opened chan struct{} // one per open event
-	ended  chan struct{} // one per close or error event
+	t        *testing.T
+	addr     string // the proxy's
+	upstream string // the server's
+	rec      *bytes.Buffer
+	w        *pcap.Writer
+	mu       sync.Mutex
+	events   []Event
+	cancel   context.CancelFunc
+	done     chan error
+	opened   chan struct{} // one per open event
+	ended    chan struct{} // one per close or error event
 }
 
 func start(t *testing.T, o Options, server ...fakes.Option) *harness {
@@ -56,6 +58,7 @@ func start(t *testing.T, o Options, server ...fakes.Option) *harness {
 		t.Fatal(err)
 	}
 	h.w = w
+	h.upstream = o.Upstream
 	o.Record = w
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Second
@@ -142,7 +145,13 @@ func (h *harness) waitClosed(n int) {
 // sessions reads back a recording.
 func sessions(t *testing.T, file []byte) []*pcap.Session {
 	t.Helper()
-	r, err := pcap.NewReader(bytes.NewReader(file), pcap.Options{Port: pcap.AnyPort})
+	return sessionsOn(t, file, pcap.AnyPort)
+}
+
+// sessionsOn reads back a recording, finding sessions on a server port.
+func sessionsOn(t *testing.T, file []byte, port int) []*pcap.Session {
+	t.Helper()
+	r, err := pcap.NewReader(bytes.NewReader(file), pcap.Options{Port: port})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +245,22 @@ func TestPassThrough(t *testing.T) {
 		if !bytes.Equal(s.Up.Data, reqBytes) || !s.Up.FIN.Seen() || !s.Down.FIN.Seen() || s.End != pcap.EndClosed || len(s.Notes) != 0 {
 			t.Errorf("session %d: up %x, FINs %v %v, end %s, notes %v", s.Index, s.Up.Data, s.Up.FIN.Seen(), s.Down.FIN.Seen(), s.End, s.Notes)
 		}
-		if s.Server.String() != h.addr {
-			t.Errorf("server %v, want the proxy's address %v", s.Server, h.addr)
+		if s.Server.String() != h.upstream {
+			t.Errorf("server %v, want the upstream's address %v (the proxy's is %v)", s.Server, h.upstream, h.addr)
+		}
+	}
+	// Read by the upstream's port, as pcap decode reads a capture taken at
+	// a server on 6178 with its defaults, the recording holds every session;
+	// by the proxy's port, none.
+	_, upPort, _ := net.SplitHostPort(h.upstream)
+	_, proxyPort, _ := net.SplitHostPort(h.addr)
+	for _, c := range []struct {
+		port string
+		want int
+	}{{upPort, 3}, {proxyPort, 0}} {
+		n, _ := strconv.Atoi(c.port)
+		if got := len(sessionsOn(t, file, n)); got != c.want {
+			t.Errorf("read on port %d: %d sessions, want %d", n, got, c.want)
 		}
 	}
 	tshark(t, file)

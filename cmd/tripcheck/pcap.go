@@ -14,8 +14,10 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/report"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/wire"
@@ -23,6 +25,7 @@ import (
 
 // captureFlags are the flags of every command that reads a capture.
 type captureFlags struct {
+	flags     *pflag.FlagSet
 	port      string
 	profile   string
 	maxStream int
@@ -32,7 +35,8 @@ type captureFlags struct {
 
 func (f *captureFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.port, "port", strconv.Itoa(pcap.DefaultPort), "the Trip server's `PORT`, or any: find Trip traffic by content (a side whose first bytes frame as a request)")
+	f.flags = fl
+	fl.StringVar(&f.port, "port", strconv.Itoa(pcap.DefaultPort), "the Trip server's `PORT`, or any: find Trip traffic by content (a side whose first bytes frame as a request); when the default port finds none, content is tried")
 	fl.StringVar(&f.profile, "profile", "auto", "profile of the sessions: qt4, qt5 or auto (detect per session)")
 	fl.IntVar(&f.maxStream, "max-stream-bytes", pcap.DefaultMaxStreamBytes, "keep at most `N` bytes of each direction of a session")
 	fl.DurationVar(&f.idle, "idle", pcap.DefaultIdleTimeout, "end a session after this long without a packet, in capture time")
@@ -111,6 +115,48 @@ func (e *env) openCapture(path string, f *captureFlags) (r io.Reader, close func
 	return &pr, func() { bar.Finish(); fh.Close() }, nil
 }
 
+// readCapture reads the capture at path ("-": stdin) with pass, which gets
+// the file and the options to read it with and returns what reading found
+// (nil when the file is no capture at all) and an error. When the port
+// finds no Trip session, --port was not given and the file can be read
+// again, it reads the file again finding sessions by content, as --port
+// any does, and says so in one line. Last it prints the file's notes and
+// counts on stderr.
+func (e *env) readCapture(path string, f *captureFlags, o pcap.Options, pass func(io.Reader, pcap.Options) (*conformance.CaptureInfo, error)) error {
+	read := func(o pcap.Options) (*conformance.CaptureInfo, error) {
+		r, done, err := e.openCapture(path, f)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		info, err := pass(r, o)
+		if info == nil && err != nil {
+			return nil, captureError(path, err)
+		}
+		return info, err
+	}
+	info, err := read(o)
+	if info == nil {
+		return err
+	}
+	port := o.Port
+	byContent := err == nil && info.Stats.Sessions == 0 && o.Port != pcap.AnyPort && path != "-" && !f.flags.Changed("port")
+	if byContent {
+		o.Port = pcap.AnyPort
+		if info, err = read(o); info == nil {
+			return err
+		}
+	}
+	printInfo(e.stderr, path, *info, o)
+	if byContent {
+		fmt.Fprintf(e.stderr, "%s: no Trip session on port %d; %d found by content (as with --port any)\n", path, port, info.Stats.Sessions)
+	}
+	if err != nil {
+		return captureError(path, err)
+	}
+	return nil
+}
+
 // captureError turns an error reading a capture into a usage error (2),
 // saying what the file is not.
 func captureError(path string, err error) error {
@@ -125,9 +171,10 @@ func printInfo(w io.Writer, path string, info conformance.CaptureInfo, o pcap.Op
 	st := info.Stats
 	fmt.Fprintf(w, "%s: %s, %d packets, %d TCP (%d in Trip sessions), %d Trip sessions\n", path, info.Format, st.Packets, st.TCP, st.TripSegments, st.Sessions)
 	if st.Sessions == 0 {
-		if o.Port == pcap.AnyPort {
+		switch {
+		case o.Port == pcap.AnyPort:
 			fmt.Fprintf(w, "%s: no Trip session found\n", path)
-		} else {
+		default:
 			fmt.Fprintf(w, "%s: no Trip session found on port %d (try --port any)\n", path, o.Port)
 		}
 	}
@@ -175,56 +222,51 @@ cannot be read (after the sessions before the fault).`,
 			if err != nil {
 				return err
 			}
-			path := args[0]
-			r, done, err := e.openCapture(path, &f)
-			if err != nil {
-				return err
-			}
-			defer done()
-			pr, err := pcap.NewReader(r, o)
-			if err != nil {
-				return captureError(path, err)
-			}
 			out := bufio.NewWriterSize(e.stdout, 256<<10)
 			defer out.Flush()
 			enc := json.NewEncoder(out)
 			enc.SetEscapeHTML(false)
 			var text textWriter
 			var d pcap.Decoded
-			var readErr error
-			for {
-				if err := e.ctx.Err(); err != nil {
-					readErr = err
-					break
-				}
-				s, err := pr.Next()
-				if err == io.EOF {
-					break
-				}
+			var writeErr error
+			err = e.readCapture(args[0], &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+				pr, err := pcap.NewReader(r, o)
 				if err != nil {
-					readErr = err
-					break
+					return nil, err
 				}
-				d.Decode(s, profile)
-				if asJSON {
-					if err := enc.Encode(sessionJSON(s, &d)); err != nil {
-						return err
+				var readErr error
+				for {
+					if err := e.ctx.Err(); err != nil {
+						readErr = err
+						break
 					}
-					continue
+					s, err := pr.Next()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						readErr = err
+						break
+					}
+					d.Decode(s, profile)
+					if asJSON {
+						writeErr = enc.Encode(sessionJSON(s, &d))
+					} else {
+						_, writeErr = out.Write(text.session(s, &d))
+					}
+					if writeErr != nil {
+						break
+					}
 				}
-				if _, err := out.Write(text.session(s, &d)); err != nil {
-					return err
+				if err := out.Flush(); err != nil && writeErr == nil {
+					writeErr = err
 				}
+				return &conformance.CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+			})
+			if writeErr != nil {
+				return writeErr
 			}
-			if err := out.Flush(); err != nil {
-				return err
-			}
-			done()
-			printInfo(e.stderr, path, conformance.CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, o)
-			if readErr != nil {
-				return captureError(path, readErr)
-			}
-			return nil
+			return err
 		},
 	}
 	f.register(cmd)
@@ -254,9 +296,12 @@ session[3]/reply/framing; a failure names the packet, the stream offset and
 the field, with a hex window. A check the capture cannot settle (a gap, a
 capture that ends first) is skipped with the reason. The report and its last
 line "N passed, N failed, N skipped" are the suites'; --json and --junit write
-the same files. For a large capture, --aggregate gives one result per check
-over all sessions (reply/framing, failing if any session fails, naming the
-first failing sessions), in memory that does not grow with the capture. Exit
+the same files. Results are written as they are made (the recap of failures
+and the --json and --junit files wait in temporary files until the end), so
+memory does not grow with the capture. For a short report of a large
+capture, --aggregate gives one result per check over all sessions
+(reply/framing, failing if any session fails, naming the first failing
+sessions). Exit
 status: 0 when every required check passed, 1 when one
 failed, 2 when the file cannot be read or holds no Trip session.`,
 		Example: `  tripcheck pcap check trip.pcapng
@@ -277,25 +322,43 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 				po.Golden, po.GoldenName = g, golden
 			}
 			path := args[0]
-			r, done, err := e.openCapture(path, &f)
-			if err != nil {
+			var st *report.Stream
+			if !aggregate {
+				// One result per check per session: streamed to the
+				// writers, so memory does not grow with the capture.
+				if st, err = report.NewStream(e.stdout, e.streamTextOptions(&rf), rf.jsonFile != "", rf.junitFile != ""); err != nil {
+					return usageError("%v", err)
+				}
+				defer st.Close()
+				po.Sink = st
+			}
+			var rep *conformance.Report
+			var sessions int
+			err = e.readCapture(path, &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+				po.Capture = o
+				var info conformance.CaptureInfo
+				rep, info, err = conformance.CheckCapture(e.ctx, r, po)
+				if rep == nil {
+					return nil, err
+				}
+				sessions = info.Stats.Sessions
+				return &info, err
+			})
+			if rep == nil {
 				return err
 			}
-			defer done()
-			rep, info, err := conformance.CheckCapture(e.ctx, r, po)
-			if rep == nil {
-				return captureError(path, err)
+			write := e.writeReports
+			if st != nil {
+				write = func(rep *conformance.Report, f *suiteFlags) error { return e.writeStreamed(st, rep, f) }
 			}
-			done()
-			printInfo(e.stderr, path, info, o)
 			if err != nil {
-				e.writeReports(rep, &rf)
-				return captureError(path, err)
+				write(rep, &rf)
+				return err
 			}
-			if info.Stats.Sessions == 0 {
+			if sessions == 0 {
 				return usageError("%s: no Trip session to check", path)
 			}
-			return e.writeReports(rep, &rf)
+			return write(rep, &rf)
 		},
 	}
 	f.register(cmd)
@@ -307,6 +370,38 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
 	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every result, passes included")
 	return cmd
+}
+
+// streamTextOptions are writeReports' text options, for a stream.
+func (e *env) streamTextOptions(f *suiteFlags) report.TextOptions {
+	color := false
+	if fh, ok := e.stdout.(*os.File); ok {
+		color = report.ColorFor(fh)
+	}
+	return report.TextOptions{Color: color, Verbose: f.verbose}
+}
+
+// writeStreamed is writeReports for a report whose results went to st as
+// they were made: the end of the text, then the files asked for, written
+// from st's temporary files.
+func (e *env) writeStreamed(st *report.Stream, rep *conformance.Report, f *suiteFlags) error {
+	if err := st.FinishText(rep); err != nil {
+		return err
+	}
+	if f.jsonFile != "" {
+		if err := report.WriteFile(f.jsonFile, func(w io.Writer) error { return st.JSON(w, rep) }); err != nil {
+			return usageError("--json: %v", err)
+		}
+	}
+	if f.junitFile != "" {
+		if err := report.WriteFile(f.junitFile, func(w io.Writer) error { return st.JUnit(w, rep) }); err != nil {
+			return usageError("--junit: %v", err)
+		}
+	}
+	if !rep.OK() {
+		return &exitError{code: exitFail, err: fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)}
+	}
+	return nil
 }
 
 // textWriter writes sessions for people, one line per message. It formats

@@ -370,3 +370,47 @@ func TestProxyCmd(t *testing.T) {
 		t.Errorf("bad shape: exit %d", code)
 	}
 }
+
+// TestCaptureByContent: the README's capture, taken with the server on a
+// port other than 6178, decodes, checks and replays with the defaults: the
+// port finds no session, content does, and one line says so. A port given
+// with --port, and stdin, which cannot be read twice, keep the hint.
+func TestCaptureByContent(t *testing.T) {
+	file := filepath.Join("..", "..", "testdata", "captures", "lo-ethernet.pcapng")
+	const said = "no Trip session on port 6178; 2 found by content (as with --port any)"
+	code, out, errs := capRun("pcap", "decode", file)
+	if code != 0 || strings.Count("\n"+out, "\nsession ") != 2 || strings.Count(errs, said) != 1 {
+		t.Errorf("decode: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = capRun("pcap", "check", file)
+	if code != 0 || !strings.HasPrefix(pcapLastLine(out), "18 passed, 0 failed, 0 skipped") || !strings.Contains(errs, said) {
+		t.Errorf("check: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = capRun("replay", file, "--server", startFake(t))
+	if code != 0 || !strings.HasPrefix(pcapLastLine(out), "2 passed, 0 failed") || !strings.Contains(errs, said) {
+		t.Errorf("replay: exit %d\n%s\n%s", code, out, errs)
+	}
+	// The bad capture is found by content too, and fails.
+	bad := filepath.Join("..", "..", "testdata", "captures", "bad-size-plus-one.pcapng")
+	if code, out, _ := capRun("pcap", "check", bad); code != 1 || !strings.Contains(out, "session[1]/reply/framing") {
+		t.Errorf("check of a bad capture: exit %d\n%s", code, out)
+	}
+	// --port given: no second reading.
+	code, _, errs = capRun("pcap", "check", "--port", "6178", file)
+	if code != 2 || strings.Contains(errs, "by content") || !strings.Contains(errs, "try --port any") {
+		t.Errorf("--port 6178: exit %d, want 2 and the hint\n%s", code, errs)
+	}
+	// Stdin: no second reading.
+	fh, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	old := os.Stdin
+	os.Stdin = fh
+	defer func() { os.Stdin = old }()
+	code, _, errs = capRun("pcap", "decode", "-")
+	if code != 0 || strings.Contains(errs, "by content") || !strings.Contains(errs, "try --port any") {
+		t.Errorf("stdin: exit %d\n%s", code, errs)
+	}
+}

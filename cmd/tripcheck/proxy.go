@@ -46,7 +46,8 @@ Each connection ends with a summary line.
 
 --record FILE writes a pcapng that tcpdump, tshark and tripcheck pcap read:
 each proxied connection as one TCP connection between the client and the
-address it connected to, with a handshake, real sequence numbers, each piece
+upstream server (its address and port, so pcap decode and pcap check find
+the sessions on the server's port, 6178 by default), with a handshake, real sequence numbers, each piece
 one packet (the client's bytes as the server was sent them, the server's as
 the client was), and the FIN or RST each side ended with.
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -75,22 +76,26 @@ with --once, until each session has been served once).`,
 				}
 				ro.Shape = &sh
 			}
-			r, done, err := e.openCapture(path, &f)
-			if err != nil {
+			var rep *conformance.Report
+			var sessions int
+			err = e.readCapture(path, &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+				ro.Capture = o
+				var info conformance.CaptureInfo
+				rep, info, err = conformance.Replay(e.ctx, r, server, ro)
+				if rep == nil {
+					return nil, err
+				}
+				sessions = info.Stats.Sessions
+				return &info, err
+			})
+			if rep == nil {
 				return err
 			}
-			defer done()
-			rep, info, err := conformance.Replay(e.ctx, r, server, ro)
-			if rep == nil {
-				return usageError("%v", err)
-			}
-			done()
-			printInfo(e.stderr, path, info, o)
 			if err != nil {
 				e.writeReports(rep, &rf)
-				return captureError(path, err)
+				return err
 			}
-			if info.Stats.Sessions == 0 {
+			if sessions == 0 {
 				return usageError("%s: no Trip session to replay", path)
 			}
 			return e.writeReports(rep, &rf)
@@ -112,16 +117,18 @@ with --once, until each session has been served once).`,
 
 // serveReplay is replay --serve.
 func (e *env) serveReplay(path, addr string, f *captureFlags, o pcap.Options, timeout time.Duration, once bool) error {
-	r, done, err := e.openCapture(path, f)
+	var sessions []*pcap.Session
+	err := e.readCapture(path, f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+		ss, info, err := conformance.ReadSessions(r, o, 0)
+		if err != nil {
+			return nil, err
+		}
+		sessions = ss
+		return &info, nil
+	})
 	if err != nil {
 		return err
 	}
-	sessions, info, err := conformance.ReadSessions(r, o, 0)
-	done()
-	if err != nil {
-		return captureError(path, err)
-	}
-	printInfo(e.stderr, path, info, o)
 	if len(sessions) == 0 {
 		return usageError("%s: no Trip session to serve", path)
 	}

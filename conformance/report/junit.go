@@ -65,34 +65,7 @@ func JUnit(w io.Writer, r *conformance.Report) error {
 		areas = []area{{}}
 	}
 	for _, a := range areas {
-		name := a.name
-		if name == "" && len(a.results) > 0 {
-			name = "(no area)"
-		}
-		s := junitSuite{
-			Name:       xmlSafe(joinNonEmpty("/", r.Suite, name)),
-			Timestamp:  timestamp,
-			Properties: props,
-		}
-		if s.Name == "" {
-			s.Name = "tripcheck"
-		}
-		classname := xmlSafe(joinNonEmpty(".", r.Suite, name))
-		var total time.Duration
-		for _, res := range a.results {
-			c := junitTestCase(res)
-			c.Classname = classname
-			switch {
-			case c.Failure != nil:
-				s.Failures++
-			case c.Skipped != nil:
-				s.Skipped++
-			}
-			s.Cases = append(s.Cases, c)
-			total += res.Duration
-		}
-		s.Tests = len(s.Cases)
-		s.Time = seconds(total)
+		s := junitSuiteOf(r.Suite, a, props, timestamp)
 		root.Tests += s.Tests
 		root.Failures += s.Failures
 		root.Skipped += s.Skipped
@@ -108,6 +81,39 @@ func JUnit(w io.Writer, r *conformance.Report) error {
 	}
 	_, err = io.WriteString(w, "\n")
 	return err
+}
+
+// junitSuiteOf is the <testsuite> of one area.
+func junitSuiteOf(suite string, a area, props []junitProperty, timestamp string) junitSuite {
+	name := a.name
+	if name == "" && len(a.results) > 0 {
+		name = "(no area)"
+	}
+	s := junitSuite{
+		Name:       xmlSafe(joinNonEmpty("/", suite, name)),
+		Timestamp:  timestamp,
+		Properties: props,
+	}
+	if s.Name == "" {
+		s.Name = "tripcheck"
+	}
+	classname := xmlSafe(joinNonEmpty(".", suite, name))
+	var total time.Duration
+	for _, res := range a.results {
+		c := junitTestCase(res)
+		c.Classname = classname
+		switch {
+		case c.Failure != nil:
+			s.Failures++
+		case c.Skipped != nil:
+			s.Skipped++
+		}
+		s.Cases = append(s.Cases, c)
+		total += res.Duration
+	}
+	s.Tests = len(s.Cases)
+	s.Time = seconds(total)
+	return s
 }
 
 // junitTestCase maps one result to a <testcase>, as documented on [JUnit];

@@ -202,47 +202,68 @@ func (t *textWriter) failures(r *conformance.Report) {
 			continue
 		}
 		if first {
-			t.b.WriteString(t.p.bold("Failures:") + "\n\n")
+			t.failuresHeading()
 			first = false
 		}
-		paint := t.p.yellow
-		if res.Counts() {
-			paint = t.p.red
-		}
-		level := res.Level.String()
-		switch note := failNote(res); {
-		case note == "SHOULD, not required":
-			level = note
-		case note != "":
-			level += ", " + note
-		case res.Level == conformance.Should:
-			level += ", required by --strict"
-		}
-		t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + "\n")
-		if res.Requirement != "" {
-			t.b.WriteString("    Requirement: " + terminalSafe(res.Requirement) + "\n")
-		}
-		t.indented(res.Message, "    ")
-		t.indented(res.Log, "      ")
-		t.b.WriteString("\n")
+		t.failure(res)
 	}
+}
+
+func (t *textWriter) failuresHeading() { t.b.WriteString(t.p.bold("Failures:") + "\n\n") }
+
+// failure writes one failed scenario of the recap.
+func (t *textWriter) failure(res conformance.Result) {
+	paint := t.p.yellow
+	if res.Counts() {
+		paint = t.p.red
+	}
+	level := res.Level.String()
+	switch note := failNote(res); {
+	case note == "SHOULD, not required":
+		level = note
+	case note != "":
+		level += ", " + note
+	case res.Level == conformance.Should:
+		level += ", required by --strict"
+	}
+	t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + "\n")
+	if res.Requirement != "" {
+		t.b.WriteString("    Requirement: " + terminalSafe(res.Requirement) + "\n")
+	}
+	t.indented(res.Message, "    ")
+	t.indented(res.Log, "      ")
+	t.b.WriteString("\n")
 }
 
 // notes writes how many failures do not count and why, and the unexpected
 // passes.
 func (t *textWriter) notes(r *conformance.Report) {
-	var should, expected int
-	var unexpected []string
+	var n noteCounts
 	for _, res := range r.Results {
-		switch {
-		case res.Status == conformance.Fail && res.ExpectedFailure:
-			expected++
-		case res.Status == conformance.Fail && !res.Counts() && res.Level == conformance.Should:
-			should++
-		case res.Status == conformance.Pass && res.ExpectedFailure:
-			unexpected = append(unexpected, res.ID)
-		}
+		n.add(res)
 	}
+	t.notesOf(n)
+}
+
+// noteCounts are what the notes under the recap count.
+type noteCounts struct {
+	should, expected int
+	unexpected       []string
+}
+
+func (n *noteCounts) add(res conformance.Result) {
+	switch {
+	case res.Status == conformance.Fail && res.ExpectedFailure:
+		n.expected++
+	case res.Status == conformance.Fail && !res.Counts() && res.Level == conformance.Should:
+		n.should++
+	case res.Status == conformance.Pass && res.ExpectedFailure:
+		n.unexpected = append(n.unexpected, res.ID)
+	}
+}
+
+func (t *textWriter) notesOf(n noteCounts) {
+	should, expected, unexpected := n.should, n.expected, n.unexpected
 	if should > 0 || expected > 0 {
 		if should > 0 {
 			verb := "are SHOULD requirements"

@@ -1,0 +1,62 @@
+package conformance_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/pcap"
+)
+
+// collect is a ResultSink that keeps what it gets.
+type collect struct {
+	begun   int
+	results []conformance.Result
+}
+
+func (c *collect) Begin(*conformance.Report)  { c.begun++ }
+func (c *collect) Add(res conformance.Result) { c.results = append(c.results, res) }
+
+// TestCheckCaptureSink: with a Sink, CheckCapture hands over every result it
+// would have kept, in the same order, and returns a Streamed report without
+// results whose Summary counts them, failures included.
+func TestCheckCaptureSink(t *testing.T) {
+	for _, name := range []string{"lo-ethernet.pcapng", "bad-size-plus-one.pcapng", "bad-flag-answered.pcapng"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("..", "testdata", "captures", name)
+			o := conformance.PassiveOptions{Strict: true, Capture: pcap.Options{Port: pcap.AnyPort}}
+			read := func(o conformance.PassiveOptions) *conformance.Report {
+				f, err := os.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				rep, _, err := conformance.CheckCapture(context.Background(), f, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rep
+			}
+			whole := read(o)
+			var c collect
+			o.Sink = &c
+			streamed := read(o)
+			if c.begun != 1 || !streamed.Streamed || len(streamed.Results) != 0 {
+				t.Errorf("begun %d, streamed %v, %d results kept", c.begun, streamed.Streamed, len(streamed.Results))
+			}
+			if d := cmp.Diff(whole.Results, c.results); d != "" {
+				t.Errorf("results (-kept +streamed):\n%s", d)
+			}
+			if whole.Summary != streamed.Summary || whole.OK() != streamed.OK() {
+				t.Errorf("summary %+v (OK %v), streamed %+v (OK %v)", whole.Summary, whole.OK(), streamed.Summary, streamed.OK())
+			}
+			if len(c.results) == 0 {
+				t.Error("no results")
+			}
+		})
+	}
+}
