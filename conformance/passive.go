@@ -399,6 +399,9 @@ func (c *sessionCheck) result(check string, status Status, msg, log string) {
 		Required:    def.level == Must || c.o.Strict,
 		Message:     msg,
 	}
+	if status == Fail {
+		r.Wire = SessionWire(c.s)
+	}
 	if status != Pass || log != "" {
 		r.Log = c.sessionHeader()
 		if log != "" {

@@ -123,6 +123,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 				golden:  o.Golden,
 				t:       env.T(),
 				peers:   map[string]*peer{},
+				trace:   traceOf(env.Values),
 			}
 			env.Values[sessionKey{}] = s
 			env.Setenv("TARGET", o.Target)
