@@ -153,8 +153,11 @@ func (t *Trace) Events() []WireEvent {
 		at := t.tail[t.next].At
 		out = append(out, WireEvent{At: at, Kind: WireGap, Len: t.dropped, Note: fmt.Sprintf("%d events not shown", t.dropped)})
 	}
-	out = append(out, t.tail[t.next:]...)
-	return append(out, t.tail[:t.next]...)
+	for _, e := range append(t.tail[t.next:len(t.tail):len(t.tail)], t.tail[:t.next]...) {
+		e.Bytes = append([]byte(nil), e.Bytes...) // the ring reuses its own
+		out = append(out, e)
+	}
+	return out
 }
 
 // add records e, keeping its bytes within the bounds.
@@ -181,11 +184,13 @@ func (t *Trace) put(e WireEvent, b []byte) {
 		t.head = append(t.head, e)
 		return
 	}
-	e.Bytes = append([]byte(nil), b[:n]...)
 	if len(t.tail) < TraceTail {
+		e.Bytes = append([]byte(nil), b[:n]...)
 		t.tail = append(t.tail, e)
 		return
 	}
+	// The ring reuses the bytes of the event it drops.
+	e.Bytes = append(t.tail[t.next].Bytes[:0], b[:n]...)
 	t.tail[t.next] = e
 	t.next = (t.next + 1) % TraceTail
 	t.dropped++

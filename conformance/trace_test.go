@@ -167,3 +167,35 @@ func TestNilTrace(t *testing.T) {
 		t.Fatalf("nil trace has events %v", evs)
 	}
 }
+
+// discardConn is a connection whose writes cost nothing, so that the
+// benchmark below measures the trace alone.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(b []byte) (int, error) { return len(b), nil }
+
+// BenchmarkConnWrite measures what tracing adds to a write: plain is the
+// baseline, traced the same writes through Trace.Conn, past its bounds
+// (so the ring of the tail is what runs).
+func BenchmarkConnWrite(b *testing.B) {
+	chunk := bytes.Repeat([]byte{0x5a}, 512)
+	for _, traced := range []bool{false, true} {
+		name := "plain"
+		if traced {
+			name = "traced"
+		}
+		b.Run(name, func(b *testing.B) {
+			var c net.Conn = discardConn{}
+			if traced {
+				c = new(Trace).begin().Conn("c", c)
+			}
+			b.SetBytes(int64(len(chunk)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

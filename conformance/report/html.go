@@ -136,6 +136,7 @@ func HTML(w io.Writer, r *conformance.Report) error {
 			}
 		}
 	}
+	bud := newBudget()
 	for _, i := range order {
 		res := r.Results[i]
 		it := item{
@@ -165,7 +166,7 @@ func HTML(w io.Writer, r *conformance.Report) error {
 		if res.Status == conformance.Fail {
 			failed = &res
 		}
-		it.Diagram = buildDiagram(res.Wire, lanes, prof0, failed, r.Suite != conformance.SuitePcap)
+		it.Diagram = buildDiagram(res.Wire, lanes, prof0, failed, r.Suite != conformance.SuitePcap, bud)
 		pg.Items = append(pg.Items, it)
 	}
 	return renderHTML(w, pg)
@@ -196,11 +197,12 @@ func CaptureHTML(w io.Writer, title string, meta map[string]string, sessions []C
 		}
 	}
 	lanes := lanesFor(conformance.SuitePcap)
+	bud := newBudget()
 	for i, s := range sessions {
 		it := item{ID: s.Title, Anchor: fmt.Sprintf("session-%d", i+1), StatusClass: "other", Notes: s.Notes, Open: i < 20}
 		// The capture has no verdict; a fault is marked all the same.
 		probe := &conformance.Result{Wire: s.Wire}
-		it.Diagram = buildDiagram(s.Wire, lanes, s.Profile, probe, false)
+		it.Diagram = buildDiagram(s.Wire, lanes, s.Profile, probe, false, bud)
 		if d := it.Diagram; d != nil && d.Divergence != nil {
 			it.Short = "fault: " + d.Divergence.Note
 		}

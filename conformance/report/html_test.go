@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,7 +15,7 @@ import (
 
 // exchangeWire is the trace of one request and a reply of one trip block
 // and the end marker, in qt4, then the server's FIN.
-func exchangeWire(t *testing.T) ([]conformance.WireEvent, []byte) {
+func exchangeWire(t testing.TB) ([]conformance.WireEvent, []byte) {
 	t.Helper()
 	r := wire.Request{Type: 'S', From: wire.Str("Bonn"), To: wire.Str("Köln"), Date: wire.DateOf(2026, 1, 2), Time: wire.TimeOf(8, 0, 0, 0), Flag: 'D'}
 	req, err := wire.Qt4.AppendRequest(nil, &r)
@@ -63,9 +65,9 @@ func TestHTMLFindingDivergence(t *testing.T) {
 		`<span class="n">1 failure</span> · a trip&#39;s duration is wrong <span class="mono">reply/wrong-duration</span>`,
 		// blocks and fields
 		`<span class="tag" title="request[0], size 34: request{type &#39;S&#39;, from &#34;Bonn&#34;`,
-		`<span class="f-len" title="request[0].from.length (stream offset 3–6)">00 00 00 08</span><span class="f-str" title="request[0].from (stream offset 7–14)">00 42 00 6f 00 6e 00 6e</span>`,
+		`<span class="f-len" title="request[0].from.length @3">00 00 00 08</span><span class="f-str" title="request[0].from @7">00 42 00 6f 00 6e 00 6e</span>`,
 		`<span class="tag cont" title="continues trip[0]">…trip[0]</span>`,
-		`<span class="tag" title="the end marker 0xFFFF">end</span><span class="f-end" title="end (stream offset 23–24)">ff ff</span>`,
+		`<span class="tag" title="the end marker 0xFFFF">end</span><span class="f-end" title="end @23">ff ff</span>`,
 		// the pause of 298 ms between the reads, on the time axis
 		`⋯ 298.000 ms ⋯`,
 		`<span class="t">&#43;300.000 ms</span>`,
@@ -149,3 +151,70 @@ func TestHTMLSelfContained(t *testing.T) {
 		t.Error("HTML(nil report): no error")
 	}
 }
+
+// fullReport is a report of 68 failures, each with a trace at its bounds:
+// 256 reads of 256 bytes of trip blocks, after a request.
+func fullReport(b testing.TB) *conformance.Report {
+	evs, reply := exchangeWire(b)
+	var stream []byte
+	for len(stream) < (conformance.TraceHead+conformance.TraceTail)*conformance.TraceEventBytes {
+		stream = append(stream, reply[:len(reply)-2]...)
+	}
+	wire := evs[:1]
+	for off := 0; len(wire) < conformance.TraceHead+conformance.TraceTail; off += conformance.TraceEventBytes {
+		chunk := stream[off : off+conformance.TraceEventBytes]
+		wire = append(wire, conformance.WireEvent{At: time.Duration(off) * time.Microsecond, Dir: conformance.FromPeer, Conn: "c", Kind: conformance.WireRead, Offset: int64(off), Len: len(chunk), Bytes: chunk})
+	}
+	rep := &conformance.Report{Suite: conformance.SuiteServer, Profile: "qt4"}
+	for i := 0; i < 68; i++ {
+		rep.Results = append(rep.Results, conformance.Result{ID: fmt.Sprintf("area/s%d", i), Level: conformance.Must, Status: conformance.Fail, Required: true, Message: "m",
+			Findings: []conformance.Finding{{Check: "reply/x", Summary: "x", Offset: 1000}}, Wire: wire})
+	}
+	return rep
+}
+
+// TestHTMLBounded: a report whose every scenario has a full trace gives
+// a page of a few megabytes: the page's budget of rows and bytes is spent
+// on the first diagrams, and the rest say what they leave out.
+func TestHTMLBounded(t *testing.T) {
+	var buf bytes.Buffer
+	if err := HTML(&buf, fullReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := buf.Len(); n > 12<<20 {
+		t.Errorf("the page has %d bytes, more than 12 MiB", n)
+	}
+	s := buf.String()
+	for _, w := range []string{"bytes not drawn: this page draws at most 256 KiB of them", "wire events not drawn: this page draws at most 4000"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("no %q", w)
+		}
+	}
+}
+
+// BenchmarkHTML writes the HTML report of 68 failures with full traces;
+// JSON, which writes the same traces, is the baseline.
+func BenchmarkHTML(b *testing.B) {
+	rep := fullReport(b)
+	for _, w := range []struct {
+		name  string
+		write func(io.Writer, *conformance.Report) error
+	}{{"json", JSON}, {"html", HTML}} {
+		b.Run(w.name, func(b *testing.B) {
+			var n int64
+			b.ReportAllocs()
+			for b.Loop() {
+				cw := &countWriter{}
+				if err := w.write(cw, rep); err != nil {
+					b.Fatal(err)
+				}
+				n = cw.n
+			}
+			b.ReportMetric(float64(n)/(1<<20), "MiB/report")
+		})
+	}
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"regexp"
 	"sort"
 	"strings"
@@ -47,6 +48,47 @@ func (l Lanes) wireDir(dir conformance.Dir) wire.Direction {
 	return wire.Replies
 }
 
+// The budget of one page: at most PageRows rows of diagrams and PageBytes
+// bytes drawn in them, whatever the peers sent, so that a page stays a few
+// megabytes even when every scenario's trace is full. Failures come first
+// and get the budget first.
+const (
+	PageRows  = 4000
+	PageBytes = 256 << 10
+)
+
+// budget is what is left of a page's budget.
+type budget struct{ rows, bytes int }
+
+func newBudget() *budget { return &budget{rows: PageRows, bytes: PageBytes} }
+
+// drawSegments writes segments as HTML: a tag, then a span of hex per
+// field run, its field as the title.
+func drawSegments(segs []seg) template.HTML {
+	var sb strings.Builder
+	for _, s := range segs {
+		if s.Tag != "" {
+			sb.WriteString(`<span class="tag`)
+			if s.Cont {
+				sb.WriteString(` cont`)
+			}
+			sb.WriteString(`" title="`)
+			sb.WriteString(template.HTMLEscapeString(s.TagTitle))
+			sb.WriteString(`">`)
+			sb.WriteString(template.HTMLEscapeString(s.Tag))
+			sb.WriteString(`</span>`)
+		}
+		sb.WriteString(`<span class="`)
+		sb.WriteString(s.Class)
+		sb.WriteString(`" title="`)
+		sb.WriteString(template.HTMLEscapeString(s.Title))
+		sb.WriteString(`">`)
+		sb.WriteString(s.Hex) // hex digits and spaces only
+		sb.WriteString(`</span>`)
+	}
+	return template.HTML(sb.String())
+}
+
 // gapRow is the pause between two events from which a diagram shows it as
 // a row of its own.
 const gapRow = 100 * time.Millisecond
@@ -56,6 +98,8 @@ type diagram struct {
 	Left, Right string
 	Profile     string
 	Rows        []row
+	// Skipped says why the diagram is not drawn (the page's budget).
+	Skipped string
 	// Divergence is the first divergence, also marked in the rows; nil if
 	// none was found.
 	Divergence *divergence
@@ -69,8 +113,8 @@ type row struct {
 	Kind  string // a conformance.WireKind
 	Conn  string
 	Label string
-	Segs  []seg
-	More  string // bytes not kept
+	Bytes template.HTML // the segments, drawn
+	More  string        // bytes not kept or not drawn
 	Note  string
 	// Div is set on the row after which the divergence is explained.
 	Div *divergence
@@ -417,9 +461,12 @@ func actualAt(a *annotated, off int64) string {
 
 // buildDiagram makes the diagram of a trace; res, if not nil, is the
 // failed result whose divergence to mark.
-func buildDiagram(evs []conformance.WireEvent, l Lanes, p wire.Profile, res *conformance.Result, peerOnly bool) *diagram {
+func buildDiagram(evs []conformance.WireEvent, l Lanes, p wire.Profile, res *conformance.Result, peerOnly bool, bud *budget) *diagram {
 	if len(evs) == 0 {
 		return nil
+	}
+	if bud.rows <= 0 {
+		return &diagram{Skipped: fmt.Sprintf("%d wire events not drawn: this page draws at most %d; run this scenario alone (--run) to see them", len(evs), PageRows)}
 	}
 	all, order := streams(evs)
 	if p == 0 {
@@ -467,6 +514,11 @@ func buildDiagram(evs []conformance.WireEvent, l Lanes, p wire.Profile, res *con
 		if e.Kind == conformance.WireDiverge {
 			continue
 		}
+		if bud.rows <= 0 {
+			dg.Rows = append(dg.Rows, row{Kind: string(conformance.WireGap), Label: fmt.Sprintf("%d more events not drawn: this page draws at most %d", len(evs)-i, PageRows)})
+			break
+		}
+		bud.rows--
 		if i > 0 && e.At-last >= gapRow && e.Kind != conformance.WireGap {
 			dg.Rows = append(dg.Rows, row{Gap: fmtDur(e.At - last)})
 		}
@@ -492,8 +544,13 @@ func buildDiagram(evs []conformance.WireEvent, l Lanes, p wire.Profile, res *con
 			if e.Packet > 0 {
 				r.Label = fmt.Sprintf("%d B at %d, packet %d", e.Len, e.Offset, e.Packet)
 			}
+			if len(e.Bytes) > bud.bytes {
+				r.More = fmt.Sprintf("%d bytes not drawn: this page draws at most %d KiB of them", len(e.Bytes), PageBytes>>10)
+				break
+			}
+			bud.bytes -= len(e.Bytes)
 			i := cursor[k]
-			r.Segs = segments(a, e.Offset, e.Bytes, &i, div, k)
+			r.Bytes = drawSegments(segments(a, e.Offset, e.Bytes, &i, div, k))
 			cursor[k] = i
 			if n := e.Len - len(e.Bytes); n > 0 {
 				r.More = fmt.Sprintf("… %d more bytes not kept", n)
@@ -510,7 +567,7 @@ func buildDiagram(evs []conformance.WireEvent, l Lanes, p wire.Profile, res *con
 		case conformance.WireSilence:
 			r.Label = "silent until the read deadline"
 		}
-		if e.Kind != conformance.WireGap && e.Packet > 0 && r.Segs == nil {
+		if e.Kind != conformance.WireGap && e.Packet > 0 && r.Bytes == "" {
 			r.Label += fmt.Sprintf(", packet %d", e.Packet)
 		}
 		dg.Rows = append(dg.Rows, r)
@@ -573,9 +630,9 @@ func segments(a *annotated, off int64, b []byte, li *int, div *divergence, k str
 			cur.Tag, cur.TagTitle, cur.Cont = t.name, t.title, strings.HasPrefix(t.name, "…")
 		}
 		cur.Hex, cur.Class, cur.Div = hexSpaced([]byte{c}), l.class, isDiv
-		cur.Title = fmt.Sprintf("%s (stream offset %d–%d)", l.field, l.start, l.end-1)
+		cur.Title = fmt.Sprintf("%s @%d", l.field, l.start)
 		if l.field == "" {
-			cur.Title = fmt.Sprintf("stream offset %d", o)
+			cur.Title = fmt.Sprintf("@%d", o)
 		}
 		if isDiv {
 			cur.Title = fmt.Sprintf("first divergence at %d: expected %s, got %s", o, div.Expected, div.Actual)
