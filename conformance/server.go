@@ -226,6 +226,7 @@ func exchange(ctx context.Context, target string, p wire.Profile, r *wire.Reques
 		return nil, err
 	}
 	defer c.Close()
+	c = traceFrom(ctx).Conn("probe", c)
 	b, err := wire.Encoder{Profile: p, AllowIllegalWrites: true}.AppendRequest(nil, r)
 	if err != nil {
 		return nil, err

@@ -416,7 +416,7 @@ func serverCommandList() []command[*session] {
 				within := durFlag(fs, "within", s.timeout)
 				r := DefaultRequest()
 				start := time.Now()
-				obs, err := exchange(context.Background(), s.target, s.profile, &r, within)
+				obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, within)
 				if err != nil {
 					ts.Fatalf("the server no longer serves: %v", err)
 				}
@@ -641,7 +641,7 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			r := DefaultRequest()
 			for i, wait := range []time.Duration{0, 100 * time.Millisecond} {
 				time.Sleep(wait)
-				if _, aerr := exchange(context.Background(), s.target, s.profile, &r, s.timeout); aerr != nil {
+				if _, aerr := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); aerr != nil {
 					err = fmt.Errorf("after %d truncated requests the server no longer serves (probe %d): %v", n, i+1, aerr)
 					break
 				}

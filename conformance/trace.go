@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -134,6 +135,23 @@ func (t *Trace) begin() *Trace {
 	defer t.mu.Unlock()
 	t.start = time.Now()
 	t.budget = TraceBytes
+	return t
+}
+
+type traceCtxKey struct{}
+
+// context returns ctx carrying t, for code that dials its own connections
+// (exchange); a nil t leaves ctx as it is.
+func (t *Trace) context(ctx context.Context) context.Context {
+	if t == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, traceCtxKey{}, t)
+}
+
+// traceFrom is the trace ctx carries, or nil.
+func traceFrom(ctx context.Context) *Trace {
+	t, _ := ctx.Value(traceCtxKey{}).(*Trace)
 	return t
 }
 
