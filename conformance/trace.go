@@ -115,10 +115,11 @@ type Trace struct {
 }
 
 type connState struct {
-	name   string
-	off    [3]int64 // by Dir
-	ended  [3]bool  // an ending recorded, by Dir
-	silent bool
+	name    string
+	off     [3]int64 // by Dir
+	ended   [3]bool  // an ending recorded, by Dir
+	silent  bool     // a silence recorded since the last bytes
+	lingers bool     // SetLinger(0): the close will be a reset
 }
 
 type traceKey struct{}
@@ -346,7 +347,7 @@ func (c *TracedConn) SetLinger(sec int) error {
 	err := l.SetLinger(sec)
 	if err == nil && sec == 0 && c.t != nil {
 		c.t.mu.Lock()
-		c.st.ended[0] = true // marks the reset to come
+		c.st.lingers = true
 		c.t.mu.Unlock()
 	}
 	return err
@@ -359,7 +360,7 @@ func (c *TracedConn) Close() error {
 	kind := WireClose
 	if c.t != nil {
 		c.t.mu.Lock()
-		if c.st.ended[0] {
+		if c.st.lingers {
 			kind = WireReset
 		}
 		c.t.mu.Unlock()
