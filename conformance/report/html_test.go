@@ -59,7 +59,8 @@ func TestHTMLFindingDivergence(t *testing.T) {
 	s := render(t, rep)
 	want := []string{
 		// the divergence byte, in the second read (offsets 10 on)
-		`class="f-num diverge" title="first divergence at 10: expected see the check: reply/wrong-duration, got ` + hexOf(reply[10:18], 8) + `">00</span>`,
+		`class="f-num diverge" title="first divergence at 10: got ` + hexOf(reply[10:18], 8) + `">00</span>`,
+		`of the stream from server under test to tripcheck: actual <span class="mono">` + hexOf(reply[10:18], 8) + `</span> — a trip&#39;s duration is wrong (reply/wrong-duration)`,
 		`<b>First divergence</b> at offset 10 (trip[0].duration) of the stream from server under test to tripcheck`,
 		// the cause
 		`<span class="n">1 failure</span> · a trip&#39;s duration is wrong <span class="mono">reply/wrong-duration</span>`,

@@ -138,7 +138,7 @@ type divergence struct {
 	Dir      conformance.Dir
 	Offset   int64
 	Field    string
-	Expected string // hex, or words where the bytes are not known
+	Expected string // hex, or words where the bytes are not known; "" unknown
 	Actual   string
 	Note     string
 	// Where says which stream: "server under test → tripcheck on c".
@@ -413,7 +413,8 @@ func findDivergence(res *conformance.Result, all map[streamKey]*annotated, order
 			if k.dir != conformance.FromPeer || int64(len(a.data)) < f.Offset {
 				continue
 			}
-			d := &divergence{Conn: k.conn, Dir: k.dir, Offset: f.Offset, Field: f.Field, Expected: "see the check: " + f.Check, Note: f.Summary}
+			// The finding says what is wrong, not the bytes expected.
+			d := &divergence{Conn: k.conn, Dir: k.dir, Offset: f.Offset, Field: f.Field, Note: f.Summary + " (" + f.Check + ")"}
 			d.Actual = actualAt(a, f.Offset)
 			return d
 		}
@@ -635,7 +636,10 @@ func segments(a *annotated, off int64, b []byte, li *int, div *divergence, k str
 			cur.Title = fmt.Sprintf("@%d", o)
 		}
 		if isDiv {
-			cur.Title = fmt.Sprintf("first divergence at %d: expected %s, got %s", o, div.Expected, div.Actual)
+			cur.Title = fmt.Sprintf("first divergence at %d: got %s", o, div.Actual)
+			if div.Expected != "" {
+				cur.Title = fmt.Sprintf("first divergence at %d: expected %s, got %s", o, div.Expected, div.Actual)
+			}
 			cur.Class += " diverge"
 		}
 	}
