@@ -251,7 +251,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		progress:  o.Progress,
 		cmds:      clientCommands(),
 		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
-			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, t: env.T()}
+			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, t: env.T(), trace: traceOf(env.Values)}
 			env.Values[clientSessionKey{}] = s
 			env.Setenv("VARIANT", sc.Variant)
 			env.Setenv("SEED", strconv.FormatInt(seed, 10))

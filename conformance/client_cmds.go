@@ -30,6 +30,7 @@ type clientSession struct {
 	mu      sync.Mutex
 	runs    []*clientRun
 	cur     *clientRun
+	trace   *Trace // the wire trace: wrap a conn with trace.Conn where it is used
 }
 
 // clientRun is one search by the client under test: one connection.
@@ -111,7 +112,7 @@ type watcher struct {
 	ourside bool // tripcheck closed the connection itself
 }
 
-func startWatch(c *net.TCPConn, extra []byte, deadline time.Time) *watcher {
+func startWatch(c net.Conn, extra []byte, deadline time.Time) *watcher {
 	w := &watcher{ended: make(chan struct{})}
 	w.add(extra)
 	go func() {
@@ -478,12 +479,12 @@ func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) err
 				r.request = got[:n:n]
 				extra := got[n:]
 				logf("< request %d bytes: %s", n, hexSnippet(r.request, s.suite.snip(512)))
-				r.watch = startWatch(r.conn, extra, time.Now().Add(10*s.suite.timeout+s.suite.wait))
+				r.watch = startWatch(s.trace.Conn("", r.conn), extra, time.Now().Add(10*s.suite.timeout+s.suite.wait))
 				s.decodeRequest(logf, r)
 				return nil
 			}
 		}
-		n, err := r.conn.Read(buf)
+		n, err := s.trace.Conn("", r.conn).Read(buf)
 		got = append(got, buf[:n]...)
 		if err != nil {
 			what := "closed"

@@ -229,7 +229,7 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 		// not pause between blocks either.
 		opts = append(opts, shape.WithPause(0))
 	}
-	w, err := shape.NewWriter(r.conn, sh, opts...)
+	w, err := shape.NewWriter(s.trace.Conn("", r.conn), sh, opts...)
 	if err != nil {
 		return err
 	}
@@ -257,11 +257,11 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 	case "close":
 		// A FIN, as the book's server's close sends; tripcheck keeps
 		// reading to see what the client does next.
-		if err := r.conn.CloseWrite(); err != nil {
+		if err := s.trace.Conn("", r.conn).CloseWrite(); err != nil {
 			logf("close: %v", err)
 		}
 	case "reset":
-		if err := shape.Reset(r.conn); err != nil {
+		if err := shape.Reset(s.trace.Conn("", r.conn)); err != nil {
 			logf("reset: %v", err)
 		}
 	case "keep-open":

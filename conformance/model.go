@@ -94,6 +94,9 @@ type Result struct {
 	// first is the one that failed the scenario. Empty for a failure of
 	// the script itself or of a check that has no finding yet.
 	Findings []Finding `json:"findings,omitempty"`
+	// Wire is what went over the wire, as it happened (see Trace): bounded,
+	// with a gap event where events were dropped.
+	Wire []WireEvent `json:"wire,omitempty"`
 	// Log is the script's log of the failing phase (the whole log with -v).
 	Log      string        `json:"log,omitempty"`
 	Duration time.Duration `json:"-"`

@@ -128,6 +128,7 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 				return errors.New("conformance: scripts run only under the conformance runner")
 			}
 			env.Values[findingsKey{}] = &st.findings
+			env.Values[traceKey{}] = st.trace.begin()
 			return c.setup(env, st.sc, scenarioSeed(c.seed, st.sc.ID))
 		},
 		RequireUniqueNames: true,
@@ -241,7 +242,7 @@ func (r *rootT) Run(name string, f func(testscript.T)) {
 		start := time.Now()
 		defer func() {
 			<-r.sem
-			res := Result{Status: Pass, Duration: time.Since(start), Log: st.log.String(), Findings: st.findings.all()}
+			res := Result{Status: Pass, Duration: time.Since(start), Log: st.log.String(), Findings: st.findings.all(), Wire: st.trace.Events()}
 			switch {
 			case st.failed:
 				res.Status = Fail
@@ -271,6 +272,7 @@ type scriptT struct {
 	panicked any
 	// findings are what the script's checks found (see fail).
 	findings findings
+	trace    Trace // the wire trace (see Trace)
 }
 
 // run calls f, which ends by returning or by runtime.Goexit (FailNow, Skip).

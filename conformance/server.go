@@ -150,6 +150,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 				golden:  o.Golden,
 				t:       env.T(),
 				peers:   map[string]*peer{},
+				trace:   traceOf(env.Values),
 			}
 			env.Values[sessionKey{}] = s
 			env.Setenv("TARGET", o.Target)
@@ -262,6 +263,7 @@ func exchange(ctx context.Context, target string, p wire.Profile, r *wire.Reques
 		return nil, err
 	}
 	defer c.Close()
+	c = traceFrom(ctx).Conn("probe", c)
 	b, err := wire.Encoder{Profile: p, AllowIllegalWrites: true}.AppendRequest(nil, r)
 	if err != nil {
 		return nil, err

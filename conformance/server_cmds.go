@@ -31,6 +31,7 @@ type session struct {
 	t       testscript.T // the script's, to skip from a command
 	mu      sync.Mutex
 	peers   map[string]*peer
+	trace   *Trace // the wire trace: wrap a conn with trace.Conn where it is used
 }
 
 // peer is one connection of a script to the server under test.
@@ -168,7 +169,7 @@ func (s *session) variantShape(ts *testscript.TestScript, v string) (sh shape.Sh
 
 // write sends b on p in shape sh, logging it.
 func (s *session) write(ts *testscript.TestScript, p *peer, b []byte, sh shape.Shape, what string) {
-	w, err := shape.NewWriter(p.conn, sh, shape.WithWriteTimeout(s.timeout))
+	w, err := shape.NewWriter(s.trace.Conn(p.name, p.conn), sh, shape.WithWriteTimeout(s.timeout))
 	if err != nil {
 		ts.Fatalf("shape %v: %v", sh, err)
 	}
@@ -303,7 +304,7 @@ func serverCommandList() []command[*session] {
 			flags: func(fs *flag.FlagSet) { fs.String("c", "c", "") },
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				p := s.get(ts, str(fs, "c"), false)
-				if err := p.conn.CloseWrite(); err != nil {
+				if err := s.trace.Conn(p.name, p.conn).CloseWrite(); err != nil {
 					ts.Fatalf("half-close: %v", err)
 				}
 				ts.Logf("> %s FIN", p.name)
@@ -320,10 +321,10 @@ func serverCommandList() []command[*session] {
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				p := s.get(ts, str(fs, "c"), false)
 				if boolFlag(fs, "reset") {
-					shape.Reset(p.conn)
+					shape.Reset(s.trace.Conn(p.name, p.conn))
 					ts.Logf("> %s RST", p.name)
 				} else {
-					p.conn.Close()
+					s.trace.Conn(p.name, p.conn).Close()
 					ts.Logf("> %s close", p.name)
 				}
 				s.mu.Lock()
@@ -356,7 +357,7 @@ func serverCommandList() []command[*session] {
 				if boolFlag(fs, "closes") {
 					linger = s.timeout
 				}
-				obs := ObserveReply(p.conn, p.profile, time.Now().Add(s.timeout), linger, ts.Logf)
+				obs := ObserveReply(s.trace.Conn(p.name, p.conn), p.profile, time.Now().Add(s.timeout), linger, ts.Logf)
 				ts.Logf("reply: %s", obs.Summary())
 				checkReply(ts, s, p, obs, fs)
 			},
@@ -375,7 +376,7 @@ func serverCommandList() []command[*session] {
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				p := s.get(ts, str(fs, "c"), false)
 				within := durFlag(fs, "within", s.timeout)
-				how, got, err := watchSilence(p.conn, time.Now().Add(within))
+				how, got, err := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(within))
 				if len(got) > 0 {
 					ts.Fatalf("the server sent %d bytes where it must not reply:\n%s", len(got), HexWindow(got, 0))
 				}
@@ -398,9 +399,9 @@ func serverCommandList() []command[*session] {
 			},
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				p := s.get(ts, str(fs, "c"), false)
-				how, got, _ := watchSilence(p.conn, time.Now().Add(durFlag(fs, "within", 500*time.Millisecond)))
+				how, got, _ := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(durFlag(fs, "within", 500*time.Millisecond)))
 				ts.Logf("drained %d bytes; the stream ended by %s", len(got), how)
-				p.conn.Close()
+				s.trace.Conn(p.name, p.conn).Close()
 				s.mu.Lock()
 				delete(s.peers, p.name)
 				s.mu.Unlock()
@@ -415,7 +416,7 @@ func serverCommandList() []command[*session] {
 				within := durFlag(fs, "within", s.timeout)
 				r := DefaultRequest()
 				start := time.Now()
-				obs, err := exchange(context.Background(), s.target, s.profile, &r, within)
+				obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, within)
 				if err != nil {
 					ts.Fatalf("the server no longer serves: %v", err)
 				}
@@ -584,14 +585,14 @@ func (s *session) shapedExchange(p wire.Profile, b []byte, sh shape.Shape) error
 		return err
 	}
 	defer c.Close()
-	w, err := shape.NewWriter(c, sh, shape.WithWriteTimeout(s.timeout))
+	w, err := shape.NewWriter(s.trace.Conn("", c), sh, shape.WithWriteTimeout(s.timeout))
 	if err != nil {
 		return err
 	}
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("%v: write: %v", sh, err)
 	}
-	obs := observe(c, p, time.Now().Add(s.timeout), 0, nil, false)
+	obs := observe(s.trace.Conn("", c), p, time.Now().Add(s.timeout), 0, nil, false)
 	if err := obs.FramingError(); err != nil {
 		return fmt.Errorf("sent as %v: %v", sh, err)
 	}
@@ -624,14 +625,14 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			}
 			defer c.Close()
 			c.SetWriteDeadline(time.Now().Add(s.timeout))
-			if _, err := c.Write(b[:k]); err != nil {
+			if _, err := s.trace.Conn("", c).Write(b[:k]); err != nil {
 				return fmt.Errorf("offset %d: write: %v", k, err)
 			}
 			if mode == "close" {
-				return c.Close()
+				return s.trace.Conn("", c).Close()
 			}
-			c.CloseWrite()
-			how, got, _ := watchSilence(c, time.Now().Add(300*time.Millisecond))
+			s.trace.Conn("", c).CloseWrite()
+			how, got, _ := watchSilence(s.trace.Conn("", c), time.Now().Add(300*time.Millisecond))
 			if len(got) > 0 {
 				return fmt.Errorf("the first %d of %d bytes, then a FIN: the server replied %d bytes:\n%s", k, len(b), len(got), HexWindow(got, 0))
 			}
@@ -644,7 +645,7 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			r := DefaultRequest()
 			for i, wait := range []time.Duration{0, 100 * time.Millisecond} {
 				time.Sleep(wait)
-				if _, aerr := exchange(context.Background(), s.target, s.profile, &r, s.timeout); aerr != nil {
+				if _, aerr := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); aerr != nil {
 					err = fmt.Errorf("after %d truncated requests the server no longer serves (probe %d): %v", n, i+1, aerr)
 					break
 				}
@@ -711,6 +712,7 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 			ts.Fatalf("golden reference: %v", err)
 		}
 		if err := Compare(want, obs.Bytes, p.profile, wire.Replies); err != nil {
+			s.trace.Conn(p.name, p.conn).Diverge(err)
 			ts.Fatalf("the reply is not the reference's: %v", err)
 		}
 		ts.Logf("reply equals the reference's %d bytes", len(want))

@@ -202,6 +202,7 @@ first bytes from one side frame as a Trip request.`,
 func newPcapDecodeCmd(e *env) *cobra.Command {
 	var f captureFlags
 	var asJSON bool
+	var html htmlSessions
 	cmd := &cobra.Command{
 		Use:   "decode FILE",
 		Short: "Show each Trip session in a capture: endpoints, times, the request, each trip, the end and the close",
@@ -249,6 +250,7 @@ cannot be read (after the sessions before the fault).`,
 						break
 					}
 					d.Decode(s, profile)
+					html.add(s, &d)
 					if asJSON {
 						writeErr = enc.Encode(sessionJSON(s, &d))
 					} else {
@@ -266,11 +268,15 @@ cannot be read (after the sessions before the fault).`,
 			if writeErr != nil {
 				return writeErr
 			}
+			if err := html.write(args[0]); err != nil {
+				return err
+			}
 			return err
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON Lines: one object per session")
+	cmd.Flags().StringVar(&html.file, "html", "", "also draw the sessions as wire diagrams in an HTML page `FILE` (at most 500)")
 	return cmd
 }
 
@@ -368,6 +374,7 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 	fl.StringVar(&golden, "golden", "", "also compare each reply byte for byte with a reference: book (the book's server)")
 	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE`")
 	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
+	fl.StringVar(&rf.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every result, passes included")
 	return cmd
 }

@@ -25,6 +25,7 @@ type suiteFlags struct {
 	timeout    time.Duration
 	jsonFile   string
 	junitFile  string
+	htmlFile   string
 	list       bool
 	commands   bool
 	seed       int64
@@ -44,6 +45,7 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Second, "deadline of every step that waits for the peer")
 	fl.StringVar(&f.jsonFile, "json", "", "write a JSON report to `FILE`")
 	fl.StringVar(&f.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
+	fl.StringVar(&f.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVar(&f.list, "list", false, "list the scenarios (ID, level, requirement) and exit")
 	fl.BoolVar(&f.commands, "commands", false, "list the commands scenario scripts can use and exit")
 	fl.Int64Var(&f.seed, "seed", 0, "seed of random splits (default: from the clock, printed)")
@@ -196,6 +198,9 @@ func (e *env) writeReports(rep *conformance.Report, f *suiteFlags) error {
 		if err := report.WriteFile(f.junitFile, func(w io.Writer) error { return report.JUnit(w, rep) }); err != nil {
 			return usageError("--junit: %v", err)
 		}
+	}
+	if err := writeHTML(rep, f.htmlFile); err != nil {
+		return err
 	}
 	if !rep.OK() {
 		return &exitError{code: exitFail, err: fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)}
