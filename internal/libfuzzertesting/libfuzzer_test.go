@@ -47,7 +47,7 @@ func requireLibFuzzer(t *testing.T) {
 // TestRunFailsOnCrash runs .clusterfuzzlite/libfuzzer on the package
 // testdata/crasher, whose target fails on inputs that start with "bug":
 // libFuzzer must find such an input, and the script must exit 1, name the
-// target and keep the input.
+// target, and keep the input and a binary that replays it.
 func TestRunFailsOnCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a libFuzzer binary (a minute or two on a loaded machine)")
@@ -75,6 +75,12 @@ func TestRunFailsOnCrash(t *testing.T) {
 	}
 	crashes, _ := filepath.Glob(filepath.Join(artifacts, "FuzzCrash", "crash-*"))
 	if len(crashes) == 0 {
-		t.Errorf("no crash- input kept under %s", artifacts)
+		t.Fatalf("no crash- input kept under %s", artifacts)
+	}
+	// The kept binary replays the kept input: the same failure.
+	replay := exec.CommandContext(ctx, filepath.Join(artifacts, "FuzzCrash", "FuzzCrash"), crashes[0])
+	out, err = replay.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "starts with bug") {
+		t.Errorf("replay of %s: %v; want the failure again:\n%s", crashes[0], err, out)
 	}
 }
