@@ -12,8 +12,9 @@
 
 # go.mod asks for Go 1.26: let go fetch it if the image's Go is older.
 export GOTOOLCHAIN=auto
-# The go-118-fuzz-build pinned in go.mod, in place of the image's.
-go build -o "$(go env GOPATH)/bin/go-118-fuzz-build" github.com/AdamKorcz/go-118-fuzz-build
+# The go-118-fuzz-build pinned in go.mod, in place of the image's (go
+# install in the module installs the version go.mod requires).
+go install github.com/AdamKorcz/go-118-fuzz-build
 
 lf=.clusterfuzzlite/libfuzzer
 targets=$("$lf" list)
