@@ -55,9 +55,30 @@ var (
 	_ TB = (*T)(nil)
 )
 
-// AllocsPerRun is testing.AllocsPerRun, for the tests that share a file
-// with a target; it is not called in a libFuzzer run.
+// The rest is the standard package's, for the tests and benchmarks that
+// share the fuzz package with its targets: they compile into a libFuzzer
+// build, but nothing calls them there.
+type (
+	B               = testing.B
+	BenchmarkResult = testing.BenchmarkResult
+	M               = testing.M
+	PB              = testing.PB
+)
+
+// AllocsPerRun is testing.AllocsPerRun.
 func AllocsPerRun(runs int, f func()) float64 { return testing.AllocsPerRun(runs, f) }
 
-// CoverMode is testing.CoverMode: "" in a libFuzzer build.
+// Benchmark is testing.Benchmark.
+func Benchmark(f func(b *B)) BenchmarkResult { return testing.Benchmark(f) }
+
+// CoverMode is testing.CoverMode.
 func CoverMode() string { return testing.CoverMode() }
+
+// Short is testing.Short.
+func Short() bool { return testing.Short() }
+
+// Testing is testing.Testing.
+func Testing() bool { return testing.Testing() }
+
+// Verbose is testing.Verbose.
+func Verbose() bool { return testing.Verbose() }
