@@ -94,6 +94,7 @@ func (s *clientSession) fatal(ts *testscript.TestScript, err error) {
 	var se *skipError
 	if errors.As(err, &se) {
 		ts.Logf("skip: %s", se.msg)
+		s.tellSkip(se.msg)
 		s.t.Skip(se.msg)
 	}
 	ts.Fatalf("%v", err)

@@ -17,10 +17,16 @@ type Feedback struct {
 	Served string // what tripcheck sent: "7 trips in qt4 (247 bytes), one write per block, then close"
 	Expect string // what a correct client shows: "a list of 7 trips and no error"
 	Next   string // the scenario the next search gets, "" after the last
+	// Skipped says why the scenario skipped after the search came, before
+	// a reply; Served is then "nothing".
+	Skipped string
 }
 
 func (f Feedback) String() string {
 	s := fmt.Sprintf("scenario %s served %s: your client should show %s now", f.ID, f.Served, f.Expect)
+	if f.Skipped != "" {
+		s = fmt.Sprintf("scenario %s skipped (%s) and served nothing: your client should show %s now", f.ID, f.Skipped, f.Expect)
+	}
 	if f.Next != "" {
 		s += fmt.Sprintf("; the next search (a second press of Search too) gets scenario %s", f.Next)
 	}
@@ -33,14 +39,30 @@ func (s *clientSession) tell(rep *servedReply, spec serveSpec) {
 	if !su.listen() || su.feedback == nil {
 		return
 	}
-	f := Feedback{ID: s.sc.ID, Served: rep.what, Expect: expectation(rep, spec)}
-	n := su.index[s.sc.ID] + 1
-	for id, i := range su.index {
+	f := Feedback{ID: s.sc.ID, Served: rep.what, Expect: expectation(rep, spec), Next: su.next(s.sc.ID)}
+	su.feedback(f)
+}
+
+// tellSkip gives the person the feedback of a scenario that skipped after
+// their search came and before any reply: the connection closes.
+func (s *clientSession) tellSkip(why string) {
+	su := s.suite
+	if !su.listen() || su.feedback == nil || s.cur == nil || s.cur.conn == nil || s.cur.reply != nil {
+		return
+	}
+	su.feedback(Feedback{ID: s.sc.ID, Served: "nothing", Skipped: why,
+		Expect: "an error (the connection closed without a reply)", Next: su.next(s.sc.ID)})
+}
+
+// next is the scenario after id in the run, or "".
+func (su *clientSuite) next(id string) string {
+	n := su.index[id] + 1
+	for other, i := range su.index {
 		if i == n {
-			f.Next = id
+			return other
 		}
 	}
-	su.feedback(f)
+	return ""
 }
 
 // expectation says what a correct client shows after a reply.
