@@ -34,7 +34,9 @@ type ClientOptions struct {
 	// tripcheck runs it once per search under ExecContract.
 	Exec string
 	// Listener is where tripcheck waits for the client (listen mode): each
-	// connection gets the next scenario, one at a time.
+	// connection gets the next scenario, one at a time. With Exec too, it is
+	// the one fixed address every run of the client connects to (for
+	// clients that cannot be told an address), one scenario at a time.
 	Listener net.Listener
 	// Profile is the profile to speak; 0 detects it from the client's
 	// first request (--profile auto).
@@ -48,6 +50,9 @@ type ClientOptions struct {
 	Wait time.Duration
 	// Prompt, in listen mode, is told which scenario waits for a search.
 	Prompt func(Prompt)
+	// Feedback, in listen mode, is told at once what each scenario served
+	// and what a correct client shows now.
+	Feedback func(Feedback)
 	// Run and Skip select scenarios by ID glob or prefix.
 	Run, Skip []string
 	// Strict makes SHOULD scenarios count.
@@ -87,8 +92,10 @@ The client connects once to {host}:{port}, sends one request for that search
 and reads the reply. On success it prints on stdout one line per trip, in the
 order received,
   <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
-(a null date or time is @null; duration and changes in decimal; the train
-type as UTF-8, possibly empty), then the line END <n>, and exits 0. On a failed
+(a null date or time is @null, one out of range @jd(N) or @ms(N); duration
+and changes in decimal; the train type as UTF-8, possibly empty, a lone
+surrogate as U+FFFD and U+0000 as a NUL byte), then the line END <n>, and
+exits 0. On a failed
 search it prints one line ERROR <reason> and no trip line, and exits
 non-zero; it never prints part of an answer. Exit status 89 means "not
 implemented": the scenario is skipped. Lines end with \n (a \r before it is
@@ -102,26 +109,30 @@ type Prompt struct {
 	ID       string // the scenario
 	N, Total int    // its place in the run
 	Addr     string // where tripcheck listens
-	// Suggest is a search that exercises the scenario; any search does.
+	// Suggest is the search the scenario asks for, in short; the request
+	// checks skip, saying why, when the search made is another.
 	Suggest string
+	// Search is the search asked, in full.
+	Search wire.Request
 }
 
 func (p Prompt) String() string {
-	return fmt.Sprintf("scenario %s (%d/%d): press Search in your client, or run your client against %s now (for example %s)",
-		p.ID, p.N, p.Total, p.Addr, p.Suggest)
+	return fmt.Sprintf("scenario %s (%d/%d): search %s in your client now, or run your client against %s",
+		p.ID, p.N, p.Total, p.Suggest, p.Addr)
 }
 
 // clientSuite is the state of one run of the client suite, shared by its
 // scripts.
 type clientSuite struct {
-	ctx     context.Context
-	tmpl    Template     // exec mode
-	ln      net.Listener // listen mode
-	timeout time.Duration
-	wait    time.Duration
-	prompt  func(Prompt)
-	verbose bool
-	index   map[string]int // scenario ID -> place in the run
+	ctx      context.Context
+	tmpl     Template     // exec mode
+	ln       net.Listener // listen mode
+	timeout  time.Duration
+	wait     time.Duration
+	prompt   func(Prompt)
+	feedback func(Feedback)
+	verbose  bool
+	index    map[string]int // scenario ID -> place in the run
 
 	mu      sync.Mutex
 	profile wire.Profile // given or detected; 0 until detected
@@ -129,7 +140,9 @@ type clientSuite struct {
 	why     string // listen mode: why no more clients are waited for
 }
 
-func (su *clientSuite) listen() bool { return su.ln != nil }
+// listen reports whether a person's client connects (listen mode), rather
+// than a client tripcheck runs, at an address of its own or a fixed one.
+func (su *clientSuite) listen() bool { return su.ln != nil && su.tmpl.Args == nil }
 
 // snip is how many bytes of a block the wire log shows: n, or all of them
 // in verbose mode.
@@ -191,12 +204,12 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if (o.Exec == "") == (o.Listener == nil) {
-		return nil, errors.New("conformance: give the client as a command (exec mode) or a listener (listen mode), not both")
+	if o.Exec == "" && o.Listener == nil {
+		return nil, errors.New("conformance: give the client as a command (exec mode), a listener (listen mode), or both (exec mode at a fixed address)")
 	}
 	su := &clientSuite{
 		ctx: ctx, ln: o.Listener, timeout: o.Timeout, wait: o.Wait,
-		prompt: o.Prompt, verbose: o.Verbose, index: map[string]int{},
+		prompt: o.Prompt, feedback: o.Feedback, verbose: o.Verbose, index: map[string]int{},
 		profile: o.Profile,
 	}
 	if su.timeout <= 0 {
@@ -224,6 +237,11 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		rep.Target = o.Exec
 		if su.tmpl, err = ParseTemplate(o.Exec); err != nil {
 			return nil, err
+		}
+		if o.Listener != nil {
+			// One fixed address: one scenario at a time.
+			rep.Target += " at " + o.Listener.Addr().String()
+			parallel = 1
 		}
 		if _, err := exec.LookPath(su.tmpl.Args[0]); err != nil {
 			return nil, fmt.Errorf("conformance: client %q: %v", su.tmpl.Args[0], err)

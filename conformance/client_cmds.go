@@ -36,6 +36,7 @@ type clientSession struct {
 // clientRun is one search by the client under test: one connection.
 type clientRun struct {
 	values  wire.Request // the search it was given (exec) or made (listen)
+	asked   wire.Request // the search the scenario asked for
 	given   bool         // values were given to the client (exec mode)
 	proc    *clientProc  // exec mode
 	ln      net.Listener // exec mode: the run's own listener
@@ -94,6 +95,7 @@ func (s *clientSession) fatal(ts *testscript.TestScript, err error) {
 	var se *skipError
 	if errors.As(err, &se) {
 		ts.Logf("skip: %s", se.msg)
+		s.tellSkip(se.msg)
 		s.t.Skip(se.msg)
 	}
 	ts.Fatalf("%v", err)
@@ -174,7 +176,7 @@ const tripFieldsHelp = `trip fields, each [I.]key=value, for every trip or for t
 Trips default to the search's date and time, "InterCity", durations drawn from $SEED.`
 
 func clientCommandList() []command[*clientSession] {
-	return []command[*clientSession]{
+	return append([]command[*clientSession]{
 		{
 			name:  "search",
 			usage: "[field=value ...]",
@@ -338,12 +340,12 @@ func clientCommandList() []command[*clientSession] {
 			},
 			run: runSweep,
 		},
-	}
+	}, moreClientCommands()...)
 }
 
 // search starts one search: the client connects and sends its request.
 func (s *clientSession) search(logf func(string, ...any), values wire.Request) (*clientRun, error) {
-	r := &clientRun{values: values}
+	r := &clientRun{values: values, asked: values}
 	s.mu.Lock()
 	s.runs = append(s.runs, r)
 	s.cur = r
@@ -364,11 +366,13 @@ func (s *clientSession) search(logf func(string, ...any), values wire.Request) (
 // startExec runs the client against a listener of the run's own.
 func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error {
 	r.given = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := s.suite.execListener()
 	if err != nil {
 		return fmt.Errorf("cannot listen for the client: %v", err)
 	}
-	r.ln = ln
+	if ln != s.suite.ln {
+		r.ln = ln
+	}
 	p := s.suite.fixedProfile()
 	argv, err := s.suite.tmpl.Fill(searchVars(ln.Addr().String(), &r.values, p))
 	if err != nil {
@@ -380,7 +384,9 @@ func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error
 		return fmt.Errorf("cannot start the client: %v", err)
 	}
 	conn, err := acceptOne(s.suite.ctx, ln, s.suite.timeout, r.proc)
-	ln.Close()
+	if r.ln != nil {
+		ln.Close()
+	}
 	if err != nil {
 		exited := r.proc.exited()
 		r.proc.kill()
@@ -444,14 +450,16 @@ func (s *clientSession) acceptListen(logf func(string, ...any), r *clientRun) er
 	if su.prompt != nil {
 		su.prompt(Prompt{
 			ID: s.sc.ID, N: su.index[s.sc.ID] + 1, Total: len(su.index),
-			Addr: su.ln.Addr().String(), Suggest: suggestion(&r.values),
+			Addr: su.ln.Addr().String(), Suggest: shortSearch(&r.values), Search: r.values,
 		})
 	}
 	logf("waiting for a client at %s (at most %v)", su.ln.Addr(), su.wait)
 	conn, err := acceptOne(su.ctx, su.ln, su.wait, nil)
 	if err != nil {
-		su.stop(fmt.Sprintf("no client connected to %s within %v: stopped waiting", su.ln.Addr(), su.wait))
-		return err
+		// Nobody searched: not the client's failure.
+		why := fmt.Sprintf("no search reached %s within --wait %v: stopped waiting", su.ln.Addr(), su.wait)
+		su.stop(why)
+		return &skipError{why}
 	}
 	r.conn = conn
 	logf("client connected from %s", conn.RemoteAddr())
@@ -568,7 +576,7 @@ func (s *clientSession) checkRequest(logf func(string, ...any), r *clientRun) er
 		return fmt.Errorf("the request is not a well-formed %v request: %v", p, r.reqErr)
 	}
 	logf("the request is a well-formed %v request: %s", p, r.decoded.String())
-	return nil
+	return sameSearch(logf, r)
 }
 
 // checkOutput waits for the client to exit and checks what it printed.

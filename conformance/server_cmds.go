@@ -191,7 +191,7 @@ func (s *session) write(ts *testscript.TestScript, p *peer, b []byte, sh shape.S
 }
 
 func serverCommandList() []command[*session] {
-	return []command[*session]{
+	return append([]command[*session]{
 		{
 			name:  "dial",
 			usage: "[-c NAME]",
@@ -525,7 +525,7 @@ func serverCommandList() []command[*session] {
 				}
 			},
 		},
-	}
+	}, moreServerCommands()...)
 }
 
 // watchSilence reads until the deadline and says how the stream ended and

@@ -15,7 +15,7 @@ func newClientCmd(e *env) *cobra.Command {
 	var execTmpl, listen string
 	var wait time.Duration
 	cmd := &cobra.Command{
-		Use:   "client (--exec TEMPLATE | --listen ADDR)",
+		Use:   "client (--exec TEMPLATE [--listen ADDR] | --listen ADDR)",
 		Short: "Check a Trip client, byte by byte",
 		Long: `client runs the client suite: tripcheck plays the server and checks what the
 client sends, what it does on the wire, and (with --exec) what it prints.
@@ -24,9 +24,15 @@ With --exec, tripcheck runs the client itself, once per search, each with a
 listener of its own, in parallel (--parallel); a client still running at the
 step timeout (--timeout, default 5s) is killed. With --listen, tripcheck
 listens at ADDR and each connection gets the next scenario, one at a time: the
-terminal says which scenario waits. The values are then the person's, so the
-request is checked for validity, not equality, and the checks of the printed
-output skip ("needs --exec").
+terminal says which scenario waits and which search it asks for, and after
+each reply what was served and what a correct client shows now. The request
+is checked for validity, and a request check skips, saying why, when the
+search made is not the one asked; the checks of the printed output skip
+("needs --exec"). Nobody searching within --wait skips the rest.
+
+With both --exec and --listen ADDR, every run of the client connects to the
+one fixed ADDR (for clients that cannot be told an address, such as a GUI
+driven by a script), one scenario at a time, and every check runs.
 
 The exec contract (--exec TEMPLATE):
 
@@ -68,14 +74,24 @@ error.`,
 			if done, err := f.listed(e, all, conformance.ClientCommands(), expect); done || err != nil {
 				return err
 			}
-			if (execTmpl == "") == (listen == "") {
-				return usageError("give the client with --exec TEMPLATE or wait for it with --listen ADDR (one of them)")
+			if execTmpl == "" && listen == "" {
+				return usageError("give the client with --exec TEMPLATE, wait for it with --listen ADDR, or both (exec mode at a fixed address)")
 			}
 			if execTmpl != "" {
 				if _, err := conformance.ParseTemplate(execTmpl); err != nil {
 					return usageError("--exec: %v", err)
 				}
-			} else {
+			}
+			if execTmpl != "" && listen != "" {
+				// Exec mode at a fixed address, for clients that cannot be
+				// told one: every run connects to ADDR, one at a time.
+				ln, err := net.Listen("tcp", listen)
+				if err != nil {
+					return usageError("--listen: %v", err)
+				}
+				defer ln.Close()
+				o.Listener = ln
+			} else if listen != "" {
 				ln, err := net.Listen("tcp", listen)
 				if err != nil {
 					return usageError("--listen: %v", err)
@@ -84,6 +100,7 @@ error.`,
 				o.Listener = ln
 				fmt.Fprintf(e.stderr, "tripcheck listens at %s; each search by your client gets the next scenario (seed %d)\n", ln.Addr(), o.Seed)
 				o.Prompt = func(p conformance.Prompt) { fmt.Fprintln(e.stderr, p.String()) }
+				o.Feedback = func(f conformance.Feedback) { fmt.Fprintln(e.stderr, f.String()) }
 			}
 			rep, err := conformance.RunClient(e.ctx, o)
 			if err != nil {

@@ -55,6 +55,13 @@ var modes = map[string]string{
 	"no-nulls":           "exits 89 (not implemented) on a search with a null value; otherwise ok",
 }
 
+// More modes: the end of the stream, sizes, counts, printing, time (more.go).
+func init() {
+	for m, what := range moreModes {
+		modes[m] = what
+	}
+}
+
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 type client struct {
@@ -164,6 +171,7 @@ func parseSearch(args []string) (wire.Request, error) {
 }
 
 func (c *client) line(t *wire.Trip) string {
+	t = c.adjust(t)
 	if c.mode == "null-unaware" {
 		d, tm := t.Date, t.Departure
 		if d.IsNull() {
@@ -176,7 +184,7 @@ func (c *client) line(t *wire.Trip) string {
 		u.Date, u.Departure = d, tm
 		t = &u
 	}
-	return fmt.Sprintf("%v %v %d %d %s", t.Date, t.Departure, t.Duration, t.Changes, t.TrainType.String())
+	return fmt.Sprintf("%v %v %d %d %s", t.Date, t.Departure, t.Duration, t.Changes, c.trainText(t.TrainType))
 }
 
 // encodeRequest writes the request, with the mode's fault.
@@ -224,10 +232,12 @@ func (c *client) search(addr string, r *wire.Request) ([]wire.Trip, error) {
 	d := net.Dialer{Timeout: c.timeout}
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
-		return nil, err
+		return c.dialFailed(err)
 	}
 	defer conn.Close()
-	if c.mode != "no-timeout" {
+	if c.mode == "deadline-1s" {
+		conn.SetDeadline(time.Now().Add(time.Second)) // the fault: the whole search
+	} else if c.mode != "no-timeout" {
 		// The timeout is for silence: a slow but steady reply, on a
 		// loaded machine, goes on.
 		conn = &idleConn{conn, c.timeout}
@@ -243,6 +253,9 @@ func (c *client) search(addr string, r *wire.Request) ([]wire.Trip, error) {
 	}
 	if err == nil && c.mode == "sends-after-end" {
 		conn.Write(req)
+	}
+	if err == nil {
+		trips, err = c.afterEnd(conn, trips)
 	}
 	return trips, err
 }
@@ -314,6 +327,9 @@ func (c *client) readStream(conn net.Conn) ([]wire.Trip, error) {
 		size := int(binary.BigEndian.Uint16(sz[:]))
 		if c.mode == "little-endian-size" {
 			size = int(binary.LittleEndian.Uint16(sz[:]))
+		}
+		if err := c.checkSize(sz); err != nil {
+			return nil, err
 		}
 		if size == wire.EndMarker && c.mode != "ignore-end-marker" {
 			return trips, nil
