@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -109,6 +110,9 @@ func sortScenarios(ss []Scenario) {
 var (
 	reFileName = regexp.MustCompile(`^([a-z0-9]+)_([a-z0-9_]+)\.txtar$`)
 	reLevel    = regexp.MustCompile(`\b(MUST|SHOULD)\b`)
+	// reTimed finds the commands and flags whose verdict depends on time:
+	// silence and stall windows, latency bounds, waits for a close.
+	reTimed = regexp.MustCompile(`(?m)^\s*(noreply|latency|alive|clients|drain|closes)\b|\s-(within|stall|delay|linger|closes|max)\b`)
 )
 
 // ParseScenario reads one scenario file. Its name gives the ID
@@ -137,7 +141,8 @@ func ParseScenario(source, name string, script []byte) ([]Scenario, error) {
 	if levels[0] == "SHOULD" {
 		level = Should
 	}
-	base := Scenario{ID: id, Area: area, Level: level, Requirement: req, Source: source, Script: script, Golden: area == "golden"}
+	base := Scenario{ID: id, Area: area, Level: level, Requirement: req, Source: source, Script: script, Golden: area == "golden",
+		Timed: reTimed.Match(script)}
 	if !bytes.Contains(script, []byte("$VARIANT")) {
 		return []Scenario{base}, nil
 	}
@@ -159,4 +164,82 @@ func Match(pattern, id string) bool {
 	}
 	p := strings.TrimSuffix(pattern, "/")
 	return id == p || strings.HasPrefix(id, p+"/")
+}
+
+// CheckFilters refuses --run and --skip patterns that are not valid globs
+// or match no scenario of all, and a selection that leaves nothing to run:
+// a typo must not turn a run green. The error names the IDs nearest to the
+// pattern.
+func CheckFilters(all []Scenario, run, skip []string) error {
+	for _, list := range []struct {
+		flag     string
+		patterns []string
+	}{{"--run", run}, {"--skip", skip}} {
+		for _, p := range list.patterns {
+			if _, err := path.Match(p, ""); err != nil {
+				return fmt.Errorf("%s %q: not a valid pattern (%v)", list.flag, p, err)
+			}
+			found := false
+			for _, s := range all {
+				if Match(p, s.ID) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return fmt.Errorf("%s %q matches no scenario; nearest: %s", list.flag, p, strings.Join(nearest(p, all, 3), ", "))
+			}
+		}
+	}
+	if len(selectScenarios(all, run, skip)) == 0 {
+		return errors.New("--run and --skip leave no scenario to run")
+	}
+	return nil
+}
+
+// nearest are the n scenario IDs (or areas) closest to pattern in edit
+// distance, closest first.
+func nearest(pattern string, all []Scenario, n int) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, s := range all {
+		for _, name := range []string{s.Area, s.ID} {
+			if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+		}
+	}
+	dist := map[string]int{}
+	for _, name := range names {
+		dist[name] = editDistance(pattern, name)
+	}
+	sort.SliceStable(names, func(i, j int) bool { return dist[names[i]] < dist[names[j]] })
+	return names[:min(n, len(names))]
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Selected is the scenarios of all that --run and --skip select.
+func Selected(all []Scenario, run, skip []string) []Scenario {
+	return selectScenarios(all, run, skip)
 }

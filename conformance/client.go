@@ -65,6 +65,9 @@ type ClientOptions struct {
 	Verbose bool
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
+	// Retries is how many times a failed time-dependent scenario runs
+	// again (--retries); a fail then a pass is reported Flaky.
+	Retries int
 }
 
 // ExecContract is the exec contract of the client suite, a public
@@ -89,8 +92,11 @@ order received,
   <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
 (a null date or time is @null; duration and changes in decimal; the train
 type as UTF-8, possibly empty), then the line END <n>, and exits 0. On a failed
-search it prints one line ERROR <reason> and no trip line, and exits
-non-zero; it never prints part of an answer. Exit status 89 means "not
+search (the stream cut or reset before the end marker, a malformed block) it
+prints the line ERROR <reason> last and exits non-zero; before it, it may
+print the trips of the blocks it received whole, as the book's client keeps
+them: either none or all of them, in order, never a trip of a block cut
+short, and never END. Exit status 89 means "not
 implemented": the scenario is skipped. Lines end with \n (a \r before it is
 ignored); stderr is kept for the report. A client still running when a step
 times out (--timeout, 5s) is killed. tripcheck compares what the client
@@ -249,6 +255,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		strict:    o.Strict,
 		expect:    o.ExpectFail,
 		progress:  o.Progress,
+		retries:   o.Retries,
 		cmds:      clientCommands(),
 		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
 			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, t: env.T()}

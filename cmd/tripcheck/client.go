@@ -60,6 +60,7 @@ error.`,
 				Extra:      extra,
 				ExpectFail: expect,
 				Verbose:    f.verbose,
+				Retries:    f.retries,
 			}
 			all, err := conformance.ClientScenarios(&o)
 			if err != nil {
@@ -85,7 +86,14 @@ error.`,
 				fmt.Fprintf(e.stderr, "tripcheck listens at %s; each search by your client gets the next scenario (seed %d)\n", ln.Addr(), o.Seed)
 				o.Prompt = func(p conformance.Prompt) { fmt.Fprintln(e.stderr, p.String()) }
 			}
+			var liveDone func()
+			if o.Listener == nil {
+				o.Progress, liveDone = e.liveOutput(&f, len(conformance.Selected(all, f.run, f.skip)))
+			} else {
+				liveDone = func() {}
+			}
 			rep, err := conformance.RunClient(e.ctx, o)
+			liveDone()
 			if err != nil {
 				return usageError("%v", err)
 			}

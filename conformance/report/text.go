@@ -58,21 +58,85 @@ func Text(w io.Writer, r *conformance.Report, opts TextOptions) error {
 	if err != nil {
 		return err
 	}
-	t := &textWriter{opts: opts, p: newPainter(opts.Color)}
+	t := &textWriter{opts: opts, p: newPainter(opts.Color), cause: map[string]int{}}
+	for i, c := range r.Causes {
+		for _, id := range c.IDs {
+			t.cause[id] = i + 1
+		}
+	}
 	t.header(r)
+	t.causes(r)
 	t.tree(r)
 	t.failures(r)
 	t.notes(r)
-	fmt.Fprintf(&t.b, "%d passed, %d failed, %d skipped in %s\n",
-		r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped, formatDuration(r.Duration))
+	if opts.Verbose && len(r.Results) > 0 {
+		fmt.Fprintf(&t.b, "wall time %s, slowest scenario %s\n", formatDuration(r.Duration), formatDuration(r.Slowest))
+	}
+	if r.Interrupted {
+		t.b.WriteString(t.p.red(fmt.Sprintf("Interrupted: the report is partial (%s cut short or not run).",
+			pluralize(r.Summary.Interrupted, "scenario", "scenarios"))) + "\n")
+	}
+	t.b.WriteString(SummaryLine(r) + "\n")
 	_, err = io.WriteString(w, t.b.String())
 	return err
+}
+
+// SummaryLine is the last line of the text report:
+//
+//	3 passed, 1 failed, 1 skipped in 1.31s
+//	3 passed, 0 failed, 1 skipped, 1 flaky in 1.31s
+//	3 passed, 0 failed, 1 skipped in 1.31s (interrupted)
+//
+// The flaky count shows only when there are flaky scenarios; a run stopped
+// by Ctrl-C ends with "(interrupted)". Its counts are r.Summary.
+func SummaryLine(r *conformance.Report) string {
+	line := fmt.Sprintf("%d passed, %d failed, %d skipped", r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped)
+	if r.Summary.Flaky > 0 {
+		line += fmt.Sprintf(", %d flaky", r.Summary.Flaky)
+	}
+	line += " in " + formatDuration(r.Duration)
+	if r.Interrupted {
+		line += " (interrupted)"
+	}
+	return line
+}
+
+// causes writes the root causes of the failures, before anything else:
+//
+//	1 cause explains 56 failures: the reply has no end marker (first in valid/ascii/whole, offset 105)
+//
+// or, with several, one a line, numbered as the tree refers to them.
+func (t *textWriter) causes(r *conformance.Report) {
+	if len(r.Causes) == 0 {
+		return
+	}
+	n := 0
+	for _, c := range r.Causes {
+		n += len(c.IDs)
+	}
+	verb := "explain"
+	if len(r.Causes) == 1 {
+		verb = "explains"
+	}
+	head := pluralize(len(r.Causes), "cause", "causes") + " " + verb + " " + pluralize(n, "failure", "failures") + ":"
+	if len(r.Causes) == 1 {
+		c := r.Causes[0]
+		t.b.WriteString(t.p.bold(head) + " " + terminalSafe(c.String()) + " [" + terminalSafe(c.Check) + "]\n\n")
+		return
+	}
+	t.b.WriteString(t.p.bold(head) + "\n")
+	for i, c := range r.Causes {
+		fmt.Fprintf(&t.b, "  %d. %s: %s [%s]\n", i+1, pluralize(len(c.IDs), "failure", "failures"), terminalSafe(c.String()), terminalSafe(c.Check))
+	}
+	t.b.WriteString("\n")
 }
 
 type textWriter struct {
 	b    strings.Builder
 	opts TextOptions
 	p    painter
+	// cause is the number of each failed scenario's cause, from 1.
+	cause map[string]int
 }
 
 // header writes
@@ -147,6 +211,14 @@ func (t *textWriter) scenario(res conformance.Result) {
 		if res.Counts() {
 			paint = t.p.red
 		}
+		if n := t.cause[res.ID]; n > 0 && len(t.cause) > 0 {
+			if note != "" {
+				note += "; "
+			}
+			note += fmt.Sprintf("cause %d", n)
+		}
+	case conformance.Flaky:
+		mark, note, paint = "~", "flaky: failed, then passed when run again", t.p.yellow
 	case conformance.Skip:
 		mark, note, paint = "-", "skipped", t.p.cyan
 		if res.Message != "" {
@@ -198,7 +270,7 @@ func failNote(res conformance.Result) string {
 func (t *textWriter) failures(r *conformance.Report) {
 	first := true
 	for _, res := range r.Results {
-		if res.Status != conformance.Fail {
+		if res.Status != conformance.Fail && res.Status != conformance.Flaky {
 			continue
 		}
 		if first {
@@ -217,6 +289,9 @@ func (t *textWriter) failures(r *conformance.Report) {
 			level += ", " + note
 		case res.Level == conformance.Should:
 			level += ", required by --strict"
+		}
+		if res.Status == conformance.Flaky {
+			level, paint = res.Level.String()+", flaky: passed when run again", t.p.yellow
 		}
 		t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + "\n")
 		if res.Requirement != "" {
@@ -349,3 +424,18 @@ func (p painter) red(s string) string    { return p.paint(p.redC, s) }
 func (p painter) yellow(s string) string { return p.paint(p.yellowC, s) }
 func (p painter) cyan(s string) string   { return p.paint(p.cyanC, s) }
 func (p painter) bold(s string) string   { return p.paint(p.boldC, s) }
+
+// ResultLine is one result as a line of live output, as the tree shows it:
+// "✔ framing/split-size (12ms)", "✖ valid/ascii/whole: <the message's
+// first line>".
+func ResultLine(res conformance.Result) string {
+	mark := map[conformance.Status]string{conformance.Pass: "✔", conformance.Fail: "✖", conformance.Skip: "-", conformance.Flaky: "~"}[res.Status]
+	line := mark + " " + terminalSafe(res.ID) + " (" + formatDuration(res.Duration) + ")"
+	switch {
+	case res.Status == conformance.Fail && !res.Counts():
+		line += " not required: " + firstLine(res.Message)
+	case res.Status != conformance.Pass && res.Message != "":
+		line += " " + firstLine(res.Message)
+	}
+	return line
+}

@@ -110,6 +110,7 @@ Failures:
       > trips with padding
       < EOF
 
+wall time 850ms, slowest scenario 120ms
 1 passed, 1 failed, 1 skipped in 850ms
 `,
 		},
