@@ -201,6 +201,12 @@ func userText(err error) string {
 
 // replyFinding is the Finding of the first fault FramingError reports.
 func replyFinding(obs *Observation) Finding {
+	if len(obs.Bytes) == 0 && obs.How == EndSilence {
+		return peerFinding("reply/silent", "the server sends no reply")
+	}
+	// A stream that ends without a byte lacks the end marker like one
+	// that ends after whole trips: a reply of no trips is the end marker
+	// alone.
 	if len(obs.Faults) > 0 {
 		var de *wire.DecodeError
 		if errors.As(obs.Faults[0], &de) {
@@ -214,28 +220,24 @@ func replyFinding(obs *Observation) Finding {
 		return peerFinding("reply/bad-block", "the reply does not decode")
 	}
 	if !obs.Ended {
-		switch {
-		case len(obs.Bytes) == 0 && obs.How == EndSilence:
-			return peerFinding("reply/silent", "the server sends no reply")
-		case len(obs.Bytes) == 0:
-			return peerFinding("reply/none", "the server ends the connection without a reply")
-		}
 		return Finding{Check: "reply/no-end-marker", Summary: "the reply has no end marker", Offset: int64(len(obs.Bytes)), Field: "end"}
 	}
 	return peerFinding("reply/invalid-trip", "a trip has a value out of range")
 }
 
 // connectFinding is the fault of a server that cannot be reached in the
-// middle of a run (it was reachable when the run began).
-var connectFinding = peerFinding("conn/connect", "tripcheck cannot connect to the server")
+// middle of a run (it was reachable when the run began): it is the same
+// cause as a failed probe (alive), whichever a scenario meets first.
+var connectFinding = peerFinding("conn/not-serving", "the server no longer serves")
 
 // exchangeFinding is the finding of an exchange that failed with err: the
-// reply's fault where a reply was read, else check and summary.
+// reply's fault where a reply came, else check and summary (no connection,
+// or not a byte).
 func exchangeFinding(obs *Observation, err error, check, summary string) Finding {
 	if f, ok := findingOf(err); ok {
 		return f
 	}
-	if obs != nil {
+	if obs != nil && len(obs.Bytes) > 0 {
 		return replyFinding(obs)
 	}
 	return peerFinding(check, summary)
@@ -264,4 +266,11 @@ func requestFinding(de *wire.DecodeError, off int64, where string) Finding {
 		}
 	}
 	return Finding{Check: "request/malformed", Summary: "the request is not well-formed", Offset: off, Field: where}
+}
+
+// writeFinding is the fault of a server that stops reading (closes or
+// resets) while tripcheck writes a request; off is where the write began
+// in tripcheck's stream.
+func writeFinding(off int64) Finding {
+	return Finding{Check: "conn/write", Summary: "the server stops reading before the request is whole", Offset: off}
 }

@@ -200,9 +200,10 @@ func (c *runConfig) runSome(ctx context.Context, indices []int, done func(int, R
 			}
 			// What testscript prints of the environment with -v is
 			// left out of the log: it is the engine's, not the check's.
-			st.envLines = map[string]bool{}
+			st.envLines = map[string]bool{"WORK": true}
 			for _, v := range env.Vars {
-				st.envLines[v] = true
+				name, _, _ := strings.Cut(v, "=")
+				st.envLines[name] = true
 			}
 			// A step in flight ends at once on Ctrl-C: its connections
 			// and processes close.
@@ -232,8 +233,9 @@ func (c *runConfig) finish(sc *Scenario, r Result) Result {
 
 // cleanLog makes a script's log name its scenario, never its temporary
 // file: it drops testscript's WORK line, the temporary directory, and the
-// environment testscript lists first with -v (the lines in env), and
-// writes the file name as the scenario ID.
+// environment testscript lists first with -v (NAME=value lines of the
+// names in env, then a blank line), and writes the file name as the
+// scenario ID.
 func cleanLog(log, dir, id string, env map[string]bool) string {
 	log = strings.ReplaceAll(log, dir+string(filepath.Separator), "")
 	log = strings.ReplaceAll(log, fileName(id), id)
@@ -241,7 +243,11 @@ func cleanLog(log, dir, id string, env map[string]bool) string {
 	if len(env) > 0 {
 		// The environment block comes first and ends with a blank line.
 		i := 0
-		for i < len(lines) && (env[strings.TrimSpace(lines[i])] || strings.HasPrefix(strings.TrimSpace(lines[i]), "WORK=")) {
+		for i < len(lines) {
+			name, _, ok := strings.Cut(strings.TrimSpace(lines[i]), "=")
+			if !ok || !env[name] {
+				break
+			}
 			i++
 		}
 		if i > 0 && i < len(lines) && strings.TrimSpace(lines[i]) == "" {

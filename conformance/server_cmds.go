@@ -179,7 +179,7 @@ func (s *session) write(ts *testscript.TestScript, p *peer, b []byte, sh shape.S
 		err = w.Flush()
 	}
 	if err != nil && !errors.Is(err, shape.ErrTruncated) {
-		fail(ts, Finding{Check: "conn/write", Summary: "the server stops reading before the request is whole", Offset: int64(p.sent)}, "write to the server failed: %v", err)
+		fail(ts, writeFinding(int64(p.sent)), "write to the server failed: %v", err)
 	}
 	p.sent += len(b)
 	if sh.Truncate {
@@ -591,7 +591,7 @@ func forEach(n, par int, f func(i int) error) error {
 func (s *session) shapedExchange(p wire.Profile, b []byte, sh shape.Shape) error {
 	c, err := s.dial(context.Background())
 	if err != nil {
-		return err
+		return fault(connectFinding, "%v", err)
 	}
 	defer c.Close()
 	w, err := shape.NewWriter(c, sh, shape.WithWriteTimeout(s.timeout))
@@ -599,7 +599,15 @@ func (s *session) shapedExchange(p wire.Profile, b []byte, sh shape.Shape) error
 		return err
 	}
 	if _, err := w.Write(b); err != nil {
-		return fmt.Errorf("%v: write: %v", sh, err)
+		// The server closed before the request was whole: what it sent
+		// before (nothing, or a reply without its end marker) is the
+		// fault, whichever of its close and the write came first.
+		obs := ObserveReply(c, p, time.Now().Add(s.timeout), 0, nil)
+		if ferr := replyFault(obs); ferr != nil {
+			f, _ := findingOf(ferr)
+			return fault(f, "%v: write: %v; %v", sh, err, ferr)
+		}
+		return fault(writeFinding(0), "%v: write: %v", sh, err)
 	}
 	obs := ObserveReply(c, p, time.Now().Add(s.timeout), 0, nil)
 	if err := replyFault(obs); err != nil {
@@ -631,12 +639,13 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			k := from + i
 			c, err := s.dial(context.Background())
 			if err != nil {
-				return err
+				return fault(connectFinding, "%v", err)
 			}
 			defer c.Close()
 			c.SetWriteDeadline(time.Now().Add(s.timeout))
 			if _, err := c.Write(b[:k]); err != nil {
-				return fmt.Errorf("offset %d: write: %v", k, err)
+				// Only a server gone stops a short write.
+				return fault(connectFinding, "offset %d: write: %v", k, err)
 			}
 			if mode == "close" {
 				return c.Close()
