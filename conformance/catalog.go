@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 //go:embed scenarios
@@ -112,6 +113,7 @@ var (
 	reLevel    = regexp.MustCompile(`\b(MUST|SHOULD)\b`)
 	// reTimed finds the commands and flags whose verdict depends on time:
 	// silence and stall windows, latency bounds, waits for a close.
+	reWait  = regexp.MustCompile(`\s-(?:within|max|linger|delay)[ =](\d+(?:\.\d+)?(?:ms|s))\b`)
 	reTimed = regexp.MustCompile(`(?m)^\s*(noreply|latency|alive|clients|drain|closes)\b|\s-(within|stall|delay|linger|closes|max)\b`)
 )
 
@@ -142,7 +144,7 @@ func ParseScenario(source, name string, script []byte) ([]Scenario, error) {
 		level = Should
 	}
 	base := Scenario{ID: id, Area: area, Level: level, Requirement: req, Source: source, Script: script, Golden: area == "golden",
-		Timed: reTimed.Match(script)}
+		Timed: reTimed.Match(script), Wait: longestWait(script)}
 	if !bytes.Contains(script, []byte("$VARIANT")) {
 		return []Scenario{base}, nil
 	}
@@ -242,4 +244,16 @@ func editDistance(a, b string) int {
 // Selected is the scenarios of all that --run and --skip select.
 func Selected(all []Scenario, run, skip []string) []Scenario {
 	return selectScenarios(all, run, skip)
+}
+
+// longestWait is the longest wait a script names (-within 1500ms, -max 2s):
+// the time it takes at least, against a server that passes.
+func longestWait(script []byte) time.Duration {
+	var longest time.Duration
+	for _, m := range reWait.FindAllSubmatch(script, -1) {
+		if d, err := time.ParseDuration(string(m[1])); err == nil && d > longest {
+			longest = d
+		}
+	}
+	return longest
 }

@@ -731,22 +731,43 @@ func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, arg
 	if s.suite.listen() {
 		s.t.Skip(fmt.Sprintf("needs --exec: %d runs of the client, each with its output checked", len(specs)))
 	}
+	// The runs are independent (each its own client process and
+	// listener): a few at once, so that a sweep takes about as long as
+	// its longest runs rather than their sum. Results are read in order.
+	errs := make([]error, len(specs))
+	logs := make([]strings.Builder, len(specs))
+	whats := make([]string, len(specs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sweepParallel)
 	for i, spec := range specs {
-		var buf strings.Builder
-		logf := func(format string, args ...any) { fmt.Fprintf(&buf, "    "+format+"\n", args...) }
-		err := func() error {
-			r, err := s.search(logf, DefaultRequest())
-			if err != nil {
-				return err
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var mu sync.Mutex
+			logf := func(format string, args ...any) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(&logs[i], "    "+format+"\n", args...)
 			}
-			defer r.close()
-			if err := s.serve(logf, r, spec); err != nil {
-				return err
-			}
-			return s.checkOutput(logf, r, want[i])
+			errs[i] = func() error {
+				r, err := s.search(logf, DefaultRequest())
+				if err != nil {
+					return err
+				}
+				defer r.close()
+				if err := s.serve(logf, r, spec); err != nil {
+					return err
+				}
+				whats[i] = r.reply.what
+				return s.checkOutput(logf, r, want[i])
+			}()
 		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
-			ts.Logf("run %d of %d:\n%s", i+1, len(specs), strings.TrimRight(buf.String(), "\n"))
+			ts.Logf("run %d of %d:\n%s", i+1, len(specs), strings.TrimRight(logs[i].String(), "\n"))
 			var se *skipError
 			if errors.As(err, &se) {
 				s.fatal(ts, err)
@@ -756,6 +777,9 @@ func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, arg
 			}
 			fatalf(ts, "run %d of %d: %v", i+1, len(specs), err)
 		}
-		ts.Logf("run %d of %d: %s: as required", i+1, len(specs), s.cur.reply.what)
+		ts.Logf("run %d of %d: %s: as required", i+1, len(specs), whats[i])
 	}
 }
+
+// sweepParallel is how many runs of a sweep run at once.
+const sweepParallel = 4

@@ -81,6 +81,9 @@ type Scenario struct {
 	// window, a stall, a latency bound, a deadline): it runs first, and
 	// again when it fails (--retries).
 	Timed bool
+	// Wait is the longest wait the script names (-within 1500ms): the
+	// scenarios that wait longest start first.
+	Wait time.Duration
 }
 
 // Result is what running one scenario gave. Results are values: the runner

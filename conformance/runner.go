@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -70,9 +71,9 @@ func scenarioSeed(seed int64, id string) int64 {
 func fileName(id string) string { return strings.ReplaceAll(id, "/", "~") + ".txtar" }
 
 // run runs the scenarios with testscript.RunT and returns their results in
-// scenario order. The scenarios that may take longest (the time-dependent
-// ones: stall and silence windows) start first, so that the run takes
-// about as long as its slowest scenario. A failed time-dependent scenario
+// scenario order. The scenarios that may take longest (the longest
+// waits first, then the other time-dependent ones) start first, so that
+// the run takes about as long as its slowest scenario. A failed time-dependent scenario
 // runs again, up to c.retries times; a failure then a pass is Flaky.
 func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 	results := make([]Result, len(c.scenarios))
@@ -81,7 +82,14 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool {
-		return c.scenarios[order[a]].Timed && !c.scenarios[order[b]].Timed
+		x, y := &c.scenarios[order[a]], &c.scenarios[order[b]]
+		if x.Wait != y.Wait {
+			return x.Wait > y.Wait
+		}
+		if hx, hy := reHeavy.Match(x.Script), reHeavy.Match(y.Script); hx != hy {
+			return hx
+		}
+		return x.Timed && !y.Timed
 	})
 	if err := c.runSome(ctx, order, func(i int, r Result) {
 		results[i] = r
@@ -129,6 +137,10 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 	}
 	return results, nil
 }
+
+// reHeavy finds the commands that make many connections or many paced
+// writes: after the longest waits, these scenarios take longest.
+var reHeavy = regexp.MustCompile(`(?m)^\s*(random-splits|each-offset|clients|sweep)\b|-shape bytes-1|-variant \$VARIANT|-variant fragmented`)
 
 // retry says whether result r of scenario i runs again: a failure of a
 // time-dependent scenario, while retries are left and the run goes on.
