@@ -419,7 +419,7 @@ func serverCommandList() []command[*session] {
 				start := time.Now()
 				obs, err := exchange(context.Background(), s.target, s.profile, &r, within)
 				if err != nil {
-					fail(ts, exchangeFinding(obs, err, "conn/not-serving", "the server no longer serves"), "the server no longer serves: %v", err)
+					fail(ts, exchangeFinding(obs, err, "conn/not-serving", "the server no longer serves"), "the server no longer serves: %s", userText(err))
 				}
 				ts.Logf("alive: %s in %v", obs.Summary(), time.Since(start).Round(time.Millisecond))
 			},
@@ -460,7 +460,7 @@ func serverCommandList() []command[*session] {
 						}
 						failed++
 						if len(first) < 3 {
-							first = append(first, fmt.Sprintf("client %d: %v", i, err))
+							first = append(first, fmt.Sprintf("client %d: %s", i, userText(err)))
 						}
 					}
 				}
@@ -482,7 +482,7 @@ func serverCommandList() []command[*session] {
 				obs, err := exchange(context.Background(), s.target, prof, &r, max)
 				took := time.Since(start)
 				if err != nil {
-					fail(ts, exchangeFinding(obs, err, "reply/slow", "the reply is slower than allowed"), "no whole reply within %v: %v", max, err)
+					fail(ts, exchangeFinding(obs, err, "reply/slow", "the reply is slower than allowed"), "no whole reply within %v: %s", max, userText(err))
 				}
 				ts.Logf("reply with end marker in %v (%s)", took.Round(time.Millisecond), obs.Summary())
 			},
@@ -667,7 +667,7 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 				time.Sleep(wait)
 				if obs, aerr := exchange(context.Background(), s.target, s.profile, &r, s.timeout); aerr != nil {
 					err = fault(exchangeFinding(obs, aerr, "conn/not-serving", "the server no longer serves"),
-						"after %d truncated requests the server no longer serves (probe %d): %v", n, i+1, aerr)
+						"after %d truncated requests the server no longer serves (probe %d): %s", n, i+1, userText(aerr))
 					break
 				}
 			}

@@ -368,3 +368,33 @@ func TestJUnitInvalidCharacters(t *testing.T) {
 		})
 	}
 }
+
+// Each cause is a property of the suites, and each failure's message names
+// its cause.
+func TestJUnitCauses(t *testing.T) {
+	noEnd := conformance.Finding{Check: "reply/no-end-marker", Summary: "the reply has no end marker", Offset: 105}
+	r := &conformance.Report{Suite: "server", Target: "x:1"}
+	for _, id := range []string{"valid/ascii/whole", "valid/ascii/fragmented"} {
+		r.Results = append(r.Results, conformance.Result{ID: id, Level: conformance.Must, Status: conformance.Fail, Required: true,
+			Message: "stream ended", Findings: []conformance.Finding{noEnd}})
+	}
+	var b bytes.Buffer
+	if err := JUnit(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	s := parseJUnit(t, b.Bytes())
+	var cause string
+	for _, p := range s.Suites[0].Props {
+		if p.Name == "cause.1" {
+			cause = p.Value
+		}
+	}
+	if want := "reply/no-end-marker: the reply has no end marker (first in valid/ascii/whole, offset 105); 2 failures: valid/ascii/whole valid/ascii/fragmented"; cause != want {
+		t.Errorf("property cause.1 = %q, want %q", cause, want)
+	}
+	for _, c := range s.Suites[0].Cases {
+		if c.Failure == nil || c.Failure.Message != "stream ended [cause: the reply has no end marker (reply/no-end-marker)]" {
+			t.Errorf("%s: failure %+v, want one naming its cause", c.Name, c.Failure)
+		}
+	}
+}

@@ -267,8 +267,13 @@ func failNote(res conformance.Result) string {
 //	    Requirement: ...
 //	    message
 //	      log
+//
+// A cause is explained once: after the first failure of a cause shared by
+// several scenarios, the others say only "cause N, as in <first>" (with
+// Verbose, each shows its own message and log).
 func (t *textWriter) failures(r *conformance.Report) {
 	first := true
+	explained := map[int]string{}
 	for _, res := range r.Results {
 		if res.Status != conformance.Fail && res.Status != conformance.Flaky {
 			continue
@@ -292,6 +297,14 @@ func (t *textWriter) failures(r *conformance.Report) {
 		}
 		if res.Status == conformance.Flaky {
 			level, paint = res.Level.String()+", flaky: passed when run again", t.p.yellow
+		}
+		n := t.cause[res.ID]
+		if by, ok := explained[n]; ok && n > 0 && !t.opts.Verbose && res.Status == conformance.Fail {
+			t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + ": cause " + fmt.Sprint(n) + ", as in " + terminalSafe(by) + "\n")
+			continue
+		}
+		if n > 0 && res.Status == conformance.Fail {
+			explained[n] = res.ID
 		}
 		t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + "\n")
 		if res.Requirement != "" {
