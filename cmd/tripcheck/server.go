@@ -265,9 +265,13 @@ work in one command.
 
 Each scenario checks one MUST or SHOULD sentence of the protocol. The output
 is a tree by area, a recap of failures with their requirement and an
-explanation (byte offset, field, expected and actual, a hex window), and last
-the line "N passed, N failed, N skipped". Exit status: 0 when every required
-check passed, 1 when one failed, 2 on a usage or setup error.`,
+explanation (byte offset, field, expected and actual, a hex window), led by
+the causes that group the failures, and last the line "N passed, N failed,
+N skipped". A time-dependent scenario that fails runs again (--retries); a
+fail then a pass is reported flaky. Exit status: 0 when every required check
+passed, 1 when one failed, 2 on a usage or setup error (--run or --skip that
+match nothing included), 130 when interrupted (Ctrl-C: the partial reports
+are written; a second Ctrl-C quits at once).`,
 		Example: `  tripcheck server                       # check the embedded reference server
   tripcheck server localhost:6178        # check your server
   tripcheck server localhost:6178 --run framing --strict -v

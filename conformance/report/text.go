@@ -274,6 +274,7 @@ func failNote(res conformance.Result) string {
 func (t *textWriter) failures(r *conformance.Report) {
 	first := true
 	explained := map[int]string{}
+	short := false // the last entry was a one-line reference to a cause
 	for _, res := range r.Results {
 		if res.Status != conformance.Fail && res.Status != conformance.Flaky {
 			continue
@@ -301,7 +302,12 @@ func (t *textWriter) failures(r *conformance.Report) {
 		n := t.cause[res.ID]
 		if by, ok := explained[n]; ok && n > 0 && !t.opts.Verbose && res.Status == conformance.Fail {
 			t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + ": cause " + fmt.Sprint(n) + ", as in " + terminalSafe(by) + "\n")
+			short = true
 			continue
+		}
+		if short {
+			t.b.WriteString("\n")
+			short = false
 		}
 		if n > 0 && res.Status == conformance.Fail {
 			explained[n] = res.ID
@@ -312,6 +318,9 @@ func (t *textWriter) failures(r *conformance.Report) {
 		}
 		t.indented(res.Message, "    ")
 		t.indented(res.Log, "      ")
+		t.b.WriteString("\n")
+	}
+	if short {
 		t.b.WriteString("\n")
 	}
 }
