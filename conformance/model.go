@@ -228,7 +228,7 @@ func (r *Report) Tally() {
 // each (its first); failures without a finding are in no cause. The causes
 // come most failures first, then in the order first seen.
 func causes(results []Result) []Cause {
-	var out []Cause
+	out := []Cause{} // [] in JSON when there are none
 	index := map[string]int{}
 	for _, res := range results {
 		if res.Status != Fail || len(res.Findings) == 0 {
