@@ -89,7 +89,7 @@ passed, 1 when one failed, 2 on a usage or setup error, 130 when interrupted
 			}
 			var liveDone func()
 			if o.Listener == nil {
-				o.Progress, liveDone = e.liveOutput(&f, len(conformance.Selected(all, f.run, f.skip)))
+				o.Progress, liveDone = e.liveOutput(&f, conformance.Selected(all, f.run, f.skip))
 			} else {
 				liveDone = func() {}
 			}

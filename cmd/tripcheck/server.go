@@ -219,17 +219,18 @@ func (e *env) writeReports(rep *conformance.Report, f *suiteFlags) error {
 
 // liveOutput prints each result as it finishes, on stderr, when stderr is a
 // terminal or with -v: one line a result, and on a terminal a progress
-// line (count, elapsed) rewritten in place. It returns the Progress
-// function of the suite's options and a function that clears the progress
-// line before the report.
-func (e *env) liveOutput(f *suiteFlags, total int) (progress func(conformance.Result), done func()) {
+// line (count, elapsed, a scenario still waited for) rewritten in place.
+// It returns the Progress function of the suite's options and a function
+// that clears the progress line before the report.
+func (e *env) liveOutput(f *suiteFlags, selected []conformance.Scenario) (progress func(conformance.Result), done func()) {
 	fh, _ := e.stderr.(*os.File)
 	tty := fh != nil && (isatty.IsTerminal(fh.Fd()) || isatty.IsCygwinTerminal(fh.Fd()))
 	if !tty && !f.verbose {
 		return nil, func() {}
 	}
 	var mu sync.Mutex
-	n, start := 0, time.Now()
+	n, start, total := 0, time.Now(), len(selected)
+	finished := map[string]bool{}
 	clear := func() {
 		if tty {
 			fmt.Fprint(e.stderr, "\r\x1b[K")
@@ -238,11 +239,21 @@ func (e *env) liveOutput(f *suiteFlags, total int) (progress func(conformance.Re
 	return func(r conformance.Result) {
 			mu.Lock()
 			defer mu.Unlock()
-			n++
+			if !finished[r.ID] {
+				n++
+			}
+			finished[r.ID] = true
 			clear()
 			fmt.Fprintln(e.stderr, report.ResultLine(r))
 			if tty {
-				fmt.Fprintf(e.stderr, "[%d/%d] %s", n, total, time.Since(start).Round(100*time.Millisecond))
+				line := fmt.Sprintf("[%d/%d] %s", n, total, time.Since(start).Round(100*time.Millisecond))
+				for _, sc := range selected {
+					if !finished[sc.ID] {
+						line += ", waiting for " + sc.ID
+						break
+					}
+				}
+				fmt.Fprint(e.stderr, line)
 			}
 		}, func() {
 			mu.Lock()
@@ -328,7 +339,7 @@ are written; a second Ctrl-C quits at once).`,
 				fmt.Fprintf(e.stderr, "checking tripcheck's embedded reference server (%v) at %s\n", p, o.Target)
 			}
 			var liveDone func()
-			o.Progress, liveDone = e.liveOutput(&f, len(conformance.Selected(all, f.run, f.skip)))
+			o.Progress, liveDone = e.liveOutput(&f, conformance.Selected(all, f.run, f.skip))
 			rep, err := conformance.RunServer(e.ctx, o)
 			liveDone()
 			if err != nil {
