@@ -71,10 +71,11 @@ func scenarioSeed(seed int64, id string) int64 {
 func fileName(id string) string { return strings.ReplaceAll(id, "/", "~") + ".txtar" }
 
 // run runs the scenarios with testscript.RunT and returns their results in
-// scenario order. The scenarios that may take longest (the longest
-// waits first, then the other time-dependent ones) start first, so that
-// the run takes about as long as its slowest scenario. A failed time-dependent scenario
-// runs again, up to c.retries times; a failure then a pass is Flaky.
+// scenario order. The scenarios that may take longest start first (the
+// longest waits, then those that make many connections or paced writes,
+// then the other time-dependent ones), so that the run takes about as long
+// as its slowest scenario. A failed time-dependent scenario runs again, up
+// to c.retries times; a failure then a pass is Flaky.
 func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 	results := make([]Result, len(c.scenarios))
 	order := make([]int, len(c.scenarios))
