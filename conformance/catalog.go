@@ -35,7 +35,7 @@ func Catalog(suite string) ([]Scenario, error) {
 	dir := path.Join("scenarios", suite)
 	entries, err := fs.ReadDir(builtin, dir)
 	if err != nil {
-		return nil, fmt.Errorf("conformance: no built-in suite %q", suite)
+		return nil, fmt.Errorf("no built-in suite %q", suite)
 	}
 	var out []Scenario
 	for _, e := range entries {
@@ -67,7 +67,7 @@ func withExtra(suite string, extra []Scenario) ([]Scenario, error) {
 	seen := map[string]bool{}
 	for _, s := range all {
 		if seen[s.ID] {
-			return nil, fmt.Errorf("conformance: scenario %s is defined twice (%s)", s.ID, s.Source)
+			return nil, fmt.Errorf("scenario %s is defined twice (%s)", s.ID, s.Source)
 		}
 		seen[s.ID] = true
 	}
@@ -79,7 +79,7 @@ func withExtra(suite string, extra []Scenario) ([]Scenario, error) {
 func LoadDir(dir string) ([]Scenario, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("conformance: scenarios: %w", err)
+		return nil, fmt.Errorf("scenarios: %w", err)
 	}
 	var out []Scenario
 	for _, e := range entries {
@@ -98,7 +98,7 @@ func LoadDir(dir string) ([]Scenario, error) {
 		out = append(out, ss...)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("conformance: no .txtar scenarios in %s", dir)
+		return nil, fmt.Errorf("no .txtar scenarios in %s", dir)
 	}
 	sortScenarios(out)
 	return out, nil
@@ -125,19 +125,19 @@ var (
 func ParseScenario(source, name string, script []byte) ([]Scenario, error) {
 	m := reFileName.FindStringSubmatch(name)
 	if m == nil {
-		return nil, fmt.Errorf("conformance: %s: the file name must be <area>_<name>.txtar in lower case", source)
+		return nil, fmt.Errorf("%s: the file name must be <area>_<name>.txtar in lower case", source)
 	}
 	area := m[1]
 	id := area + "/" + strings.ReplaceAll(m[2], "_", "-")
 	first, _, _ := bytes.Cut(script, []byte("\n"))
 	line := strings.TrimSpace(string(first))
 	if !strings.HasPrefix(line, "# ") {
-		return nil, fmt.Errorf("conformance: %s: the first line must be '# <the MUST or SHOULD sentence>'", source)
+		return nil, fmt.Errorf("%s: the first line must be '# <the MUST or SHOULD sentence>'", source)
 	}
 	req := strings.TrimPrefix(line, "# ")
 	levels := reLevel.FindAllString(req, -1)
 	if len(levels) != 1 {
-		return nil, fmt.Errorf("conformance: %s: the requirement must say MUST or SHOULD exactly once: %q", source, req)
+		return nil, fmt.Errorf("%s: the requirement must say MUST or SHOULD exactly once: %q", source, req)
 	}
 	level := Must
 	if levels[0] == "SHOULD" {

@@ -198,7 +198,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		return nil, err
 	}
 	if (o.Exec == "") == (o.Listener == nil) {
-		return nil, errors.New("conformance: give the client as a command (exec mode) or a listener (listen mode), not both")
+		return nil, errors.New("give the client as a command (exec mode) or a listener (listen mode), not both")
 	}
 	su := &clientSuite{
 		ctx: ctx, ln: o.Listener, timeout: o.Timeout, wait: o.Wait,
@@ -213,7 +213,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 	}
 	if o.Profile != 0 {
 		if !o.Profile.Valid() {
-			return nil, fmt.Errorf("conformance: %w %v", wire.ErrUnknownProfile, o.Profile)
+			return nil, fmt.Errorf("%w %v", wire.ErrUnknownProfile, o.Profile)
 		}
 		su.note = "given"
 	}
@@ -232,11 +232,11 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 			return nil, err
 		}
 		if _, err := exec.LookPath(su.tmpl.Args[0]); err != nil {
-			return nil, fmt.Errorf("conformance: client %q: %v", su.tmpl.Args[0], err)
+			return nil, fmt.Errorf("client %q: %v", su.tmpl.Args[0], err)
 		}
 		if o.Profile == 0 {
 			if su.tmpl.Uses("profile") {
-				return nil, errors.New("conformance: the template names {profile}: give the profile (qt4 or qt5) rather than auto")
+				return nil, errors.New("the template names {profile}: give the profile (qt4 or qt5) rather than auto")
 			}
 			if err := su.probe(o.Seed); err != nil {
 				return nil, err
@@ -302,7 +302,7 @@ func (su *clientSuite) probe(seed int64) error {
 	var log []string
 	logf := func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }
 	fail := func(err error) error {
-		msg := fmt.Sprintf("conformance: the client's first search (to detect its profile) failed: %v", err)
+		msg := fmt.Sprintf("the client's first search (to detect its profile) failed: %v", err)
 		for _, l := range log {
 			msg += "\n    " + l
 		}

@@ -38,7 +38,7 @@ func (l *Level) UnmarshalText(b []byte) error {
 	case "SHOULD":
 		*l = Should
 	default:
-		return fmt.Errorf("conformance: level %q: want MUST or SHOULD", b)
+		return fmt.Errorf("level %q: want MUST or SHOULD", b)
 	}
 	return nil
 }
