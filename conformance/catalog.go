@@ -199,13 +199,16 @@ func CheckFilters(all []Scenario, run, skip []string) error {
 	return nil
 }
 
-// nearest are the n scenario IDs (or areas) closest to pattern in edit
-// distance, closest first.
+// nearest are the n scenario IDs, base IDs (without the variant) or areas
+// closest to pattern, closest first, shorter first on a tie. A name is as
+// close as its closer form: whole, or cut to the pattern's length plus one
+// (so that "valid/asci" is next to "valid/ascii/whole").
 func nearest(pattern string, all []Scenario, n int) []string {
 	seen := map[string]bool{}
 	var names []string
 	for _, s := range all {
-		for _, name := range []string{s.Area, s.ID} {
+		base := strings.TrimSuffix(s.ID, "/"+s.Variant)
+		for _, name := range []string{s.Area, base, s.ID} {
 			if !seen[name] {
 				seen[name] = true
 				names = append(names, name)
@@ -214,9 +217,19 @@ func nearest(pattern string, all []Scenario, n int) []string {
 	}
 	dist := map[string]int{}
 	for _, name := range names {
-		dist[name] = editDistance(pattern, name)
+		d := editDistance(pattern, name)
+		if k := len(pattern) + 1; k < len(name) {
+			d = min(d, editDistance(pattern, name[:k]))
+		}
+		dist[name] = d
 	}
-	sort.SliceStable(names, func(i, j int) bool { return dist[names[i]] < dist[names[j]] })
+	sort.SliceStable(names, func(i, j int) bool {
+		a, b := names[i], names[j]
+		if dist[a] != dist[b] {
+			return dist[a] < dist[b]
+		}
+		return len(a) < len(b)
+	})
 	return names[:min(n, len(names))]
 }
 
