@@ -70,6 +70,9 @@ type ClientOptions struct {
 	Verbose bool
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
+	// Retries is how many times a failed time-dependent scenario runs
+	// again (--retries); a fail then a pass is reported Flaky.
+	Retries int
 }
 
 // ExecContract is the exec contract of the client suite, a public
@@ -95,9 +98,11 @@ order received,
 (a null date or time is @null, one out of range @jd(N) or @ms(N); duration
 and changes in decimal; the train type as UTF-8, possibly empty, a lone
 surrogate as U+FFFD and U+0000 as a NUL byte), then the line END <n>, and
-exits 0. On a failed
-search it prints one line ERROR <reason> and no trip line, and exits
-non-zero; it never prints part of an answer. Exit status 89 means "not
+exits 0. On a failed search (the stream cut or reset before the end marker,
+a malformed block) it prints the line ERROR <reason> last and exits
+non-zero; before it, it may print the trips of the blocks it received whole,
+as the book's client keeps them: either none or all of them, in order, never
+a trip of a block cut short, and never END. Exit status 89 means "not
 implemented": the scenario is skipped. Lines end with \n (a \r before it is
 ignored); stderr is kept for the report. A client still running when a step
 times out (--timeout, 5s) is killed. tripcheck compares what the client
@@ -205,7 +210,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		return nil, err
 	}
 	if o.Exec == "" && o.Listener == nil {
-		return nil, errors.New("conformance: give the client as a command (exec mode), a listener (listen mode), or both (exec mode at a fixed address)")
+		return nil, errors.New("give the client as a command (exec mode), a listener (listen mode), or both (exec mode at a fixed address)")
 	}
 	su := &clientSuite{
 		ctx: ctx, ln: o.Listener, timeout: o.Timeout, wait: o.Wait,
@@ -220,7 +225,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 	}
 	if o.Profile != 0 {
 		if !o.Profile.Valid() {
-			return nil, fmt.Errorf("conformance: %w %v", wire.ErrUnknownProfile, o.Profile)
+			return nil, fmt.Errorf("%w %v", wire.ErrUnknownProfile, o.Profile)
 		}
 		su.note = "given"
 	}
@@ -244,11 +249,11 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 			parallel = 1
 		}
 		if _, err := exec.LookPath(su.tmpl.Args[0]); err != nil {
-			return nil, fmt.Errorf("conformance: client %q: %v", su.tmpl.Args[0], err)
+			return nil, fmt.Errorf("client %q: %v", su.tmpl.Args[0], err)
 		}
 		if o.Profile == 0 {
 			if su.tmpl.Uses("profile") {
-				return nil, errors.New("conformance: the template names {profile}: give the profile (qt4 or qt5) rather than auto")
+				return nil, errors.New("the template names {profile}: give the profile (qt4 or qt5) rather than auto")
 			}
 			if err := su.probe(o.Seed); err != nil {
 				return nil, err
@@ -267,6 +272,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		strict:    o.Strict,
 		expect:    o.ExpectFail,
 		progress:  o.Progress,
+		retries:   o.Retries,
 		cmds:      clientCommands(),
 		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
 			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, t: env.T(), trace: traceOf(env.Values)}
@@ -313,7 +319,7 @@ func (su *clientSuite) probe(seed int64) error {
 	var log []string
 	logf := func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }
 	fail := func(err error) error {
-		msg := fmt.Sprintf("conformance: the client's first search (to detect its profile) failed: %v", err)
+		msg := fmt.Sprintf("the client's first search (to detect its profile) failed: %v", err)
 		for _, l := range log {
 			msg += "\n    " + l
 		}

@@ -97,7 +97,7 @@ func runSearchRefused(ts *testscript.TestScript, s *clientSession, fs *flag.Flag
 	}
 	lines := printedLines(proc.stdout.Bytes())
 	ts.Logf("client exited %d after %v; printed:\n%s", code, time.Since(start).Round(time.Millisecond), showLines(lines))
-	if err := checkFailure(lines, code, fmt.Sprintf("nothing listening at %s", addr)); err != nil {
+	if err := checkFailure(lines, code, fmt.Sprintf("nothing listening at %s", addr), nil); err != nil {
 		fail(ts, Finding{Check: "client/refused-not-error", Summary: "the client did not report a refused connection as an error", Offset: -1}, "%v", err)
 	}
 }

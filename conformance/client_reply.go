@@ -235,6 +235,11 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 		profile: layout, trips: trips, bytes: out, tripAt: rp.tripAt,
 		complete: len(out) == len(rp.bytes) && !spec.noEnd && len(spec.garbage) == 0,
 	}
+	for i := range trips {
+		if rp.ends[i] <= len(out) {
+			served.whole = i + 1
+		}
+	}
 	r.reply = served
 	served.what = describeReply(spec, rp, out, sh, perBlock)
 	if spec.silence > 0 {

@@ -224,6 +224,13 @@ func TestBrokenClients(t *testing.T) {
 						return
 					}
 					got := clientByStatus(rep, conformance.Fail)
+					// Every failure has a cause: a check that fails says
+					// what it found.
+					for _, r := range rep.Results {
+						if r.Status == conformance.Fail && len(r.Findings) == 0 {
+							t.Errorf("%v %s failed without a finding: %s", p, r.ID, r.Message)
+						}
+					}
 					if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
 						for _, r := range rep.Results {
 							if r.Status == conformance.Fail != clientListHas(want, r.ID) {

@@ -226,7 +226,7 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	capEnd := capturedEnding(s.Down)
 	if obs.OverBudget {
 		// Its trip count, framing and ending say nothing more.
-		return finish(Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", ReplyBudget, plural(obs.TripCount, "trip")))
+		return finish(Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", ReplyBudget, plural(obs.TripCount, "trip", "trips")))
 	}
 	var diffs []string
 	switch o.Compare {

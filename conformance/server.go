@@ -50,6 +50,9 @@ type ServerOptions struct {
 	Verbose bool
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
+	// Retries is how many times a failed time-dependent scenario runs
+	// again (--retries); a fail then a pass is reported Flaky.
+	Retries int
 }
 
 func (o *ServerOptions) timeout() time.Duration {
@@ -136,6 +139,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 		golden:    o.Golden != nil,
 		expect:    o.ExpectFail,
 		progress:  o.Progress,
+		retries:   o.Retries,
 		cmds:      serverCommands(),
 		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
 			if sc.Golden && o.Golden == nil {

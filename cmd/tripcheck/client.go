@@ -39,10 +39,11 @@ The exec contract (--exec TEMPLATE):
 ` + conformance.ExecContract + `
 
 Each scenario checks one MUST or SHOULD sentence of the protocol. The output
-is a tree by area, a recap of failures with their requirement and an
-explanation, and last the line "N passed, N failed, N skipped". Exit status: 0
-when every required check passed, 1 when one failed, 2 on a usage or setup
-error.`,
+is a tree by area, led by the causes that group the failures, a recap of
+failures with their requirement and an explanation, and last the line "N
+passed, N failed, N skipped". Exit status: 0 when every required check
+passed, 1 when one failed, 2 on a usage or setup error, 130 when interrupted
+(Ctrl-C: the partial reports are written).`,
 		Example: `  tripcheck client --exec 'myclient --host {host} --port {port} {from} {to} {date} {time} {flag}'
   tripcheck client --exec 'tripclient --host {host} --port {port} --version 4.3 {from} {to} {date} {time} {flag}' --profile qt4
   tripcheck client --listen 127.0.0.1:6178          # then press Search in your client
@@ -66,6 +67,7 @@ error.`,
 				Extra:      extra,
 				ExpectFail: expect,
 				Verbose:    f.verbose,
+				Retries:    f.retries,
 			}
 			all, err := conformance.ClientScenarios(&o)
 			if err != nil {
@@ -102,7 +104,14 @@ error.`,
 				o.Prompt = func(p conformance.Prompt) { fmt.Fprintln(e.stderr, p.String()) }
 				o.Feedback = func(f conformance.Feedback) { fmt.Fprintln(e.stderr, f.String()) }
 			}
+			var liveDone func()
+			if o.Listener == nil {
+				o.Progress, liveDone = e.liveOutput(&f, conformance.Selected(all, f.run, f.skip))
+			} else {
+				liveDone = func() {}
+			}
 			rep, err := conformance.RunClient(e.ctx, o)
+			liveDone()
 			if err != nil {
 				return usageError("%v", err)
 			}
