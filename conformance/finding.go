@@ -184,6 +184,16 @@ var replyChecks = []struct {
 // replyFault is the first fault of a reply's framing and field encodings,
 // or its missing end marker, as an error carrying its Finding; nil for a
 // whole, valid reply. The message is FramingError's.
+// afterEndFault is the fault of a reply with bytes after its end marker,
+// or nil.
+func afterEndFault(obs *Observation) error {
+	err := obs.AfterEndError()
+	if err == nil {
+		return nil
+	}
+	return &faultError{f: Finding{Check: "reply/after-end", Summary: "the server sends bytes after the end marker", Offset: int64(obs.EndOffset + 2), Field: "after end"}, msg: err.Error()}
+}
+
 func replyFault(obs *Observation) error {
 	err := obs.FramingError()
 	if err == nil {

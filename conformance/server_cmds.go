@@ -527,7 +527,11 @@ func serverCommandList() []command[*session] {
 				det := DetectServerProfile(context.Background(), s.target, s.timeout)
 				ts.Logf("profile: %v (%s)", det.Profile, det.Note)
 				if !det.Decoded {
-					fail(ts, Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1},
+					f := Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1}
+					if det.Fault != nil {
+						f = *det.Fault // the reply's own fault is the cause
+					}
+					fail(ts, f,
 						"no reply to the book's example decodes in qt4 or qt5, so the profile the server speaks cannot be told: %s", det.Note)
 				}
 				if det.Inconsistent {
@@ -691,8 +695,8 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 	if err := replyFault(obs); err != nil {
 		failErr(ts, err)
 	}
-	if err := obs.AfterEndError(); err != nil {
-		fail(ts, Finding{Check: "reply/after-end", Summary: "the server sends bytes after the end marker", Offset: int64(obs.EndOffset + 2), Field: "after end"}, "%v", err)
+	if err := afterEndFault(obs); err != nil {
+		failErr(ts, err)
 	}
 	if n := intFlag(fs, "trips"); n >= 0 && len(obs.Trips) != n {
 		fail(ts, Finding{Check: "reply/trip-count", Summary: "the reply has the wrong number of trips", Offset: int64(obs.EndOffset), Field: "end"},

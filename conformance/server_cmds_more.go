@@ -59,8 +59,8 @@ func moreServerCommands() []command[*session] {
 				r := DefaultRequest()
 				for i, wait := range []time.Duration{0, durFlag(fs, "after", 300*time.Millisecond)} {
 					time.Sleep(wait)
-					if _, err := exchange(context.Background(), s.target, s.profile, &r, s.timeout); err != nil {
-						fail(ts, Finding{Check: "conn/not-served", Summary: "the server no longer serves", Offset: -1},
+					if obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); err != nil {
+						fail(ts, exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
 							"the server no longer serves (probe %d, %v after the script's last step): %v", i+1, wait, err)
 					}
 				}
@@ -207,8 +207,8 @@ func runSequential(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 		}
 		for i, wait := range []time.Duration{0, 300 * time.Millisecond} {
 			time.Sleep(wait)
-			if _, err := exchange(context.Background(), s.target, s.profile, &r, s.timeout); err != nil {
-				fail(ts, Finding{Check: "conn/not-served", Summary: "the server no longer serves", Offset: -1},
+			if obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); err != nil {
+				fail(ts, exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
 					"after %d connections opened and closed without a byte the server no longer serves (probe %d): %v", n, i+1, err)
 			}
 		}
@@ -219,8 +219,8 @@ func runSequential(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
-		if _, err := exchange(context.Background(), s.target, s.profile, &r, s.timeout); err != nil {
-			fail(ts, Finding{Check: "conn/not-served", Summary: "the server stopped serving connections made one after another", Offset: -1},
+		if obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); err != nil {
+			fail(ts, exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
 				"connection %d of %d, made after %d served one after another, was not served within %v: %v", i+1, n, i, s.timeout, err)
 		}
 		took = append(took, time.Since(t0))
@@ -345,13 +345,26 @@ func runGoldenSet(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args 
 		}
 		obs := ObserveReply(c, p, time.Now().Add(within), 0, nil)
 		if err := Compare(want, obs.Bytes, p, wire.Replies); err != nil {
+			// A reply that is wrong in itself (its framing, its end) is
+			// that cause, not a second one.
+			ferr := replyFault(obs)
+			if ferr == nil {
+				ferr = afterEndFault(obs)
+			}
+			if ferr != nil {
+				f, _ := findingOf(ferr)
+				return fault(f, "request %d, %s: %v", i, clip(r.String(), 120), ferr)
+			}
 			return fmt.Errorf("request %d, %s: %v", i, clip(r.String(), 120), err)
 		}
 		return nil
 	})
 	if err != nil {
-		fail(ts, Finding{Check: "reply/not-golden", Summary: "a reply is not the golden reference's", Offset: -1},
-			"replies to the generated requests (seed %d) differ from the reference: %v", s.seed, err)
+		f, ok := findingOf(err)
+		if !ok {
+			f = Finding{Check: "reply/not-golden", Summary: "the reply differs from the reference server's", Offset: -1}
+		}
+		fail(ts, f, "replies to the generated requests (seed %d) differ from the reference: %v", s.seed, err)
 	}
 	ts.Logf("%d replies equal the reference's", n)
 }
@@ -390,6 +403,7 @@ func runHold(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []str
 	}
 	start := make(chan struct{})
 	errs := make([]error, n)
+	finds := make([]*Finding, n)
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		wg.Add(1)
@@ -408,18 +422,28 @@ func runHold(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []str
 			} else if !obs.Ended {
 				errs[i] = fmt.Errorf("client %d: no end marker (%s)", i, obs.Summary())
 			}
+			if errs[i] != nil && len(obs.Bytes) > 0 {
+				f := replyFinding(obs)
+				finds[i] = &f
+			}
 		}()
 	}
 	close(start)
 	wg.Wait()
 	var failed []string
-	for _, err := range errs {
+	found := Finding{Check: "conn/concurrent", Summary: "the server does not serve clients at once", Offset: -1}
+	for i, err := range errs {
 		if err != nil {
+			// A client answered with a faulty reply fails for that
+			// fault: the cause is the reply, not the concurrency.
+			if len(failed) == 0 && finds[i] != nil {
+				found = *finds[i]
+			}
 			failed = append(failed, err.Error())
 		}
 	}
 	if len(failed) > 0 {
-		fail(ts, Finding{Check: "conn/not-served", Summary: "the server did not serve every client connected at once", Offset: -1},
+		fail(ts, found,
 			"%d of %d clients connected at once were not served within %v:\n%s", len(failed), n, within, strings.Join(failed[:min(3, len(failed))], "\n"))
 	}
 	ts.Logf("%d clients connected at once, all served", n)
