@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -64,13 +63,11 @@ func runSearchRefused(ts *testscript.TestScript, s *clientSession, fs *flag.Flag
 	if s.suite.listen() {
 		s.t.Skip("needs --exec: the client is run with nothing listening at its address")
 	}
-	// An address nothing listens at: a port bound and released.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, free, err := refusingAddr()
 	if err != nil {
 		ts.Fatalf("cannot find a free port: %v", err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer free()
 	values := DefaultRequest()
 	p := s.suite.fixedProfile()
 	if p == 0 {
