@@ -47,6 +47,9 @@ error.`,
 			if err != nil {
 				return err
 			}
+			if err := checkReportFiles(&f); err != nil {
+				return err
+			}
 			o := conformance.ClientOptions{
 				Exec:       execTmpl,
 				Profile:    profile,

@@ -201,7 +201,7 @@ first bytes from one side frame as a Trip request.`,
 
 func newPcapDecodeCmd(e *env) *cobra.Command {
 	var f captureFlags
-	var asJSON bool
+	var jsonFile string
 	cmd := &cobra.Command{
 		Use:   "decode FILE",
 		Short: "Show each Trip session in a capture: endpoints, times, the request, each trip, the end and the close",
@@ -210,7 +210,10 @@ its endpoints, times and packets, the profile, the request's fields, each trip,
 the end marker, faults in the streams, how each side closed, and what the
 reassembly noticed. Every line names the packet and the stream offset.
 
---json writes one JSON object per session and line (JSON Lines), for machines.
+--json writes one JSON object per session and line (JSON Lines), for machines,
+on stdout instead of the text; --json=FILE writes them to FILE and the text
+to stdout (the "=" is needed: a bare --json means stdout, so that
+"--json capture.pcap" reads capture.pcap).
 The file's notes and counts go to stderr. Exit status: 0, or 2 when the file
 cannot be read (after the sessions before the fault).`,
 		Example: `  tripcheck pcap decode trip.pcapng
@@ -224,54 +227,82 @@ cannot be read (after the sessions before the fault).`,
 			}
 			out := bufio.NewWriterSize(e.stdout, 256<<10)
 			defer out.Flush()
-			enc := json.NewEncoder(out)
-			enc.SetEscapeHTML(false)
-			var text textWriter
-			var d pcap.Decoded
-			var writeErr error
-			err = e.readCapture(args[0], &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
-				pr, err := pcap.NewReader(r, o)
-				if err != nil {
-					return nil, err
-				}
-				var readErr error
-				for {
-					if err := e.ctx.Err(); err != nil {
-						readErr = err
-						break
-					}
-					s, err := pr.Next()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						readErr = err
-						break
-					}
-					d.Decode(s, profile)
-					if asJSON {
-						writeErr = enc.Encode(sessionJSON(s, &d))
-					} else {
-						_, writeErr = out.Write(text.session(s, &d))
-					}
-					if writeErr != nil {
-						break
-					}
-				}
-				if err := out.Flush(); err != nil && writeErr == nil {
-					writeErr = err
-				}
-				return &conformance.CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
-			})
-			if writeErr != nil {
-				return writeErr
+			switch jsonFile {
+			case "":
+				return e.decodeCapture(args[0], &f, o, profile, out, nil)
+			case report.Stdout:
+				return e.decodeCapture(args[0], &f, o, profile, nil, out)
 			}
-			return err
+			var decodeErr error
+			err = report.WriteFile(jsonFile, func(w io.Writer) error {
+				decodeErr = e.decodeCapture(args[0], &f, o, profile, out, w)
+				return nil
+			})
+			if err != nil {
+				return usageError("--json: %v", err)
+			}
+			return decodeErr
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON Lines: one object per session")
+	cmd.Flags().StringVar(&jsonFile, "json", "", "write JSON Lines, one object per session, to stdout instead of the text, or with --json=`FILE` to FILE")
+	cmd.Flags().Lookup("json").NoOptDefVal = report.Stdout
 	return cmd
+}
+
+// decodeCapture is pcap decode: the text of each session to text and its
+// JSON Lines to jsonW, each when not nil.
+func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profile wire.Profile, text *bufio.Writer, jsonW io.Writer) error {
+	var enc *json.Encoder
+	if jsonW != nil {
+		enc = json.NewEncoder(jsonW)
+		enc.SetEscapeHTML(false)
+	}
+	var tw textWriter
+	var d pcap.Decoded
+	var writeErr error
+	err := e.readCapture(path, f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+		pr, err := pcap.NewReader(r, o)
+		if err != nil {
+			return nil, err
+		}
+		var readErr error
+		for {
+			if err := e.ctx.Err(); err != nil {
+				readErr = err
+				break
+			}
+			s, err := pr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr = err
+				break
+			}
+			d.Decode(s, profile)
+			if enc != nil {
+				writeErr = enc.Encode(sessionJSON(s, &d))
+			}
+			if text != nil && writeErr == nil {
+				_, writeErr = text.Write(tw.session(s, &d))
+			}
+			if writeErr != nil {
+				break
+			}
+		}
+		if fw, ok := jsonW.(*bufio.Writer); ok && writeErr == nil {
+			writeErr = fw.Flush()
+		}
+		if text != nil && writeErr == nil {
+			writeErr = text.Flush()
+		}
+		return &conformance.CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+	})
+	if writeErr != nil {
+		return writeErr
+	}
+	return err
 }
 
 func newPcapCheckCmd(e *env) *cobra.Command {
@@ -313,6 +344,9 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			if err != nil {
 				return err
 			}
+			if err := checkReportFiles(&rf); err != nil {
+				return err
+			}
 			po := conformance.PassiveOptions{Profile: profile, Strict: strict, Capture: o, Target: args[0], Aggregate: aggregate}
 			if golden != "" {
 				g, ok := conformance.Goldens[golden]
@@ -326,7 +360,7 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			if !aggregate {
 				// One result per check per session: streamed to the
 				// writers, so memory does not grow with the capture.
-				if st, err = report.NewStream(e.stdout, e.streamTextOptions(&rf), rf.jsonFile != "", rf.junitFile != ""); err != nil {
+				if st, err = report.NewStream(e.textOut(&rf), e.streamTextOptions(&rf), rf.jsonFile != "", rf.junitFile != ""); err != nil {
 					return usageError("%v", err)
 				}
 				defer st.Close()
@@ -366,19 +400,15 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 	fl.BoolVar(&strict, "strict", false, "count SHOULD requirements too")
 	fl.BoolVar(&aggregate, "aggregate", false, "one result per check over all sessions, not per session (for large captures)")
 	fl.StringVar(&golden, "golden", "", "also compare each reply byte for byte with a reference: book (the book's server)")
-	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE`")
-	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
+	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
 	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every result, passes included")
 	return cmd
 }
 
 // streamTextOptions are writeReports' text options, for a stream.
 func (e *env) streamTextOptions(f *suiteFlags) report.TextOptions {
-	color := false
-	if fh, ok := e.stdout.(*os.File); ok {
-		color = report.ColorFor(fh)
-	}
-	return report.TextOptions{Color: color, Verbose: f.verbose}
+	return report.TextOptions{Color: e.useColor(e.textOut(f)), Verbose: f.verbose}
 }
 
 // writeStreamed is writeReports for a report whose results went to st as
@@ -389,12 +419,12 @@ func (e *env) writeStreamed(st *report.Stream, rep *conformance.Report, f *suite
 		return err
 	}
 	if f.jsonFile != "" {
-		if err := report.WriteFile(f.jsonFile, func(w io.Writer) error { return st.JSON(w, rep) }); err != nil {
+		if err := report.Write(f.jsonFile, e.stdout, func(w io.Writer) error { return st.JSON(w, rep) }); err != nil {
 			return usageError("--json: %v", err)
 		}
 	}
 	if f.junitFile != "" {
-		if err := report.WriteFile(f.junitFile, func(w io.Writer) error { return st.JUnit(w, rep) }); err != nil {
+		if err := report.Write(f.junitFile, e.stdout, func(w io.Writer) error { return st.JUnit(w, rep) }); err != nil {
 			return usageError("--junit: %v", err)
 		}
 	}
