@@ -5,10 +5,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tripcheck/tripcheck/fakes"
 )
 
 // closedAddr is a loopback address where nothing listens: a port the
@@ -136,6 +139,22 @@ func TestJSONStdout(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Results) == 0 {
 		t.Fatalf("stdout is not the JSON report (%v):\n%s", err, out)
+	}
+	lastLine(t, errs)
+	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
+		t.Error(`--json - wrote a file named "-"`)
+	}
+
+	// A failing run (a server that leaves out the end marker): exit 1, the
+	// summary still the last line of stderr, nothing after it.
+	broken, err := fakes.NewServer(fakes.WithFault(fakes.Fault{NoEnd: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broken.Close()
+	code, out, errs = runCmd(t, "server", broken.Addr(), "--run", "reply/", "--json", "-", "--seed", "1", "--keep-going")
+	if code != 1 || !json.Valid([]byte(out)) {
+		t.Fatalf("broken server: exit %d, want 1 and JSON on stdout\n%s", code, errs)
 	}
 	lastLine(t, errs)
 	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
@@ -273,5 +292,21 @@ func TestHelpShapeSpelling(t *testing.T) {
 				t.Errorf("%v: help spells a shape with %q", args, alias)
 			}
 		}
+	}
+}
+
+// pcap check streams its results: with --json - the JSON goes to stdout and
+// the streamed text, summary last, to stderr.
+func TestPcapCheckJSONStdout(t *testing.T) {
+	capFile := captureWithSessions(t)
+	for _, args := range [][]string{{"--json", "-"}, {"--junit", "-"}, {"--aggregate", "--json", "-"}} {
+		code, out, errs := runCmd(t, append([]string{"pcap", "check", capFile}, args...)...)
+		if code > 1 || out == "" || regexp.MustCompile(`(?m)^\d+ passed, \d+ failed`).MatchString(out) {
+			t.Errorf("%v: exit %d, stdout %.300q", args, code, out)
+		}
+		if args[len(args)-2] == "--json" && !json.Valid([]byte(out)) {
+			t.Errorf("%v: stdout is not JSON: %.300q", args, out)
+		}
+		lastLine(t, errs)
 	}
 }

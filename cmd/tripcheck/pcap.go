@@ -429,7 +429,7 @@ func (e *env) writeStreamed(st *report.Stream, rep *conformance.Report, f *suite
 		}
 	}
 	if !rep.OK() {
-		return &exitError{code: exitFail, err: fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)}
+		return e.checksFailed(f, rep)
 	}
 	return nil
 }

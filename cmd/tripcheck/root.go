@@ -82,7 +82,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "tripcheck:", err)
+	if !quiet(err) {
+		fmt.Fprintln(stderr, "tripcheck:", err)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

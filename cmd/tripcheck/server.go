@@ -195,7 +195,7 @@ func (e *env) writeReports(rep *conformance.Report, f *suiteFlags) error {
 		}
 	}
 	if !rep.OK() {
-		return &exitError{code: exitFail, err: fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)}
+		return e.checksFailed(f, rep)
 	}
 	return nil
 }
