@@ -50,6 +50,9 @@ type ServerOptions struct {
 	Verbose bool
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
+	// Retries is how many times a failed time-dependent scenario runs
+	// again (--retries); a fail then a pass is reported Flaky.
+	Retries int
 }
 
 func (o *ServerOptions) timeout() time.Duration {
@@ -136,6 +139,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 		golden:    o.Golden != nil,
 		expect:    o.ExpectFail,
 		progress:  o.Progress,
+		retries:   o.Retries,
 		cmds:      serverCommands(),
 		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
 			if sc.Golden && o.Golden == nil {
@@ -150,6 +154,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 				golden:  o.Golden,
 				t:       env.T(),
 				peers:   map[string]*peer{},
+				trace:   traceOf(env.Values),
 			}
 			env.Values[sessionKey{}] = s
 			env.Setenv("TARGET", o.Target)
@@ -262,6 +267,7 @@ func exchange(ctx context.Context, target string, p wire.Profile, r *wire.Reques
 		return nil, err
 	}
 	defer c.Close()
+	c = traceFrom(ctx).Conn("probe", c)
 	b, err := wire.Encoder{Profile: p, AllowIllegalWrites: true}.AppendRequest(nil, r)
 	if err != nil {
 		return nil, err

@@ -105,28 +105,6 @@ func (e *env) textOut(f *suiteFlags) io.Writer {
 	return e.stdout
 }
 
-// checksFailed is the exit error of a report whose required checks failed.
-// When the text report went to stderr (a machine report on stdout), run
-// prints nothing after it, so that its summary line stays the last line.
-func (e *env) checksFailed(f *suiteFlags, rep *conformance.Report) error {
-	var err error = fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)
-	if e.textOut(f) == e.stderr {
-		err = &quietError{err}
-	}
-	return &exitError{code: exitFail, err: err}
-}
-
-// quietError is an error the output has already told: run does not print it.
-type quietError struct{ error }
-
-func (q *quietError) Unwrap() error { return q.error }
-
-// quiet says whether err is a quietError.
-func quiet(err error) bool {
-	var q *quietError
-	return errors.As(err, &q)
-}
-
 // checkReportFiles refuses two reports on stdout.
 func checkReportFiles(f *suiteFlags) error {
 	if f.jsonFile == report.Stdout && f.junitFile == report.Stdout {

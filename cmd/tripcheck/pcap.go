@@ -202,6 +202,7 @@ first bytes from one side frame as a Trip request.`,
 func newPcapDecodeCmd(e *env) *cobra.Command {
 	var f captureFlags
 	var jsonFile string
+	var html htmlSessions
 	cmd := &cobra.Command{
 		Use:   "decode FILE",
 		Short: "Show each Trip session in a capture: endpoints, times, the request, each trip, the end and the close",
@@ -229,13 +230,13 @@ cannot be read (after the sessions before the fault).`,
 			defer out.Flush()
 			switch jsonFile {
 			case "":
-				return e.decodeCapture(args[0], &f, o, profile, out, nil)
+				return e.decodeCapture(args[0], &f, o, profile, out, nil, &html)
 			case report.Stdout:
-				return e.decodeCapture(args[0], &f, o, profile, nil, out)
+				return e.decodeCapture(args[0], &f, o, profile, nil, out, &html)
 			}
 			var decodeErr error
 			err = report.WriteFile(jsonFile, func(w io.Writer) error {
-				decodeErr = e.decodeCapture(args[0], &f, o, profile, out, w)
+				decodeErr = e.decodeCapture(args[0], &f, o, profile, out, w, &html)
 				return nil
 			})
 			if err != nil {
@@ -247,12 +248,13 @@ cannot be read (after the sessions before the fault).`,
 	f.register(cmd)
 	cmd.Flags().StringVar(&jsonFile, "json", "", "write JSON Lines, one object per session, to stdout instead of the text, or with --json=`FILE` to FILE")
 	cmd.Flags().Lookup("json").NoOptDefVal = report.Stdout
+	cmd.Flags().StringVar(&html.file, "html", "", "also draw the sessions as wire diagrams in an HTML page `FILE` (at most 500)")
 	return cmd
 }
 
 // decodeCapture is pcap decode: the text of each session to text and its
-// JSON Lines to jsonW, each when not nil.
-func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profile wire.Profile, text *bufio.Writer, jsonW io.Writer) error {
+// JSON Lines to jsonW, each when not nil, and its diagram to html.
+func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profile wire.Profile, text *bufio.Writer, jsonW io.Writer, html *htmlSessions) error {
 	var enc *json.Encoder
 	if jsonW != nil {
 		enc = json.NewEncoder(jsonW)
@@ -281,6 +283,7 @@ func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profil
 				break
 			}
 			d.Decode(s, profile)
+			html.add(s, &d)
 			if enc != nil {
 				writeErr = enc.Encode(sessionJSON(s, &d))
 			}
@@ -301,6 +304,9 @@ func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profil
 	})
 	if writeErr != nil {
 		return writeErr
+	}
+	if err := html.write(path); err != nil {
+		return err
 	}
 	return err
 }
@@ -402,6 +408,7 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 	fl.StringVar(&golden, "golden", "", "also compare each reply byte for byte with a reference: book (the book's server)")
 	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
 	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&rf.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every result, passes included")
 	return cmd
 }
@@ -429,7 +436,11 @@ func (e *env) writeStreamed(st *report.Stream, rep *conformance.Report, f *suite
 		}
 	}
 	if !rep.OK() {
-		return e.checksFailed(f, rep)
+		if e.textOut(f) == e.stderr {
+			// The text went to stderr: nothing after its summary line.
+			return &exitError{code: exitFail}
+		}
+		return &exitError{code: exitFail, err: fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)}
 	}
 	return nil
 }

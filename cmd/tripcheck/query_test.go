@@ -269,9 +269,9 @@ func TestQueryUsage(t *testing.T) {
 	}
 }
 
-// Train types print as the Qt client prints them: UTF-8, a lone surrogate
-// as '?' (what Qt 5's QString::toUtf8 gives, checked against the Qt build
-// of the book's client), U+0000 and characters outside the BMP unchanged.
+// Trips print with the suite's trip line (conformance.TripLine), as the
+// exec contract says: UTF-8, a lone surrogate as U+FFFD, U+0000 and
+// characters outside the BMP unchanged, a time past the day as @ms(N).
 func TestQueryLinesText(t *testing.T) {
 	trips := fakes.Static{
 		{Date: wire.DateOf(2026, 1, 1), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.StrUnits([]uint16{'a', 0xD800, 'b', 0xDC00, 0, 'c'})},
@@ -285,9 +285,9 @@ func TestQueryLinesText(t *testing.T) {
 	}
 	defer srv.Close()
 	code, out, _ := tripcheck(context.Background(), "query", srv.Addr(), "--from", "a", "--to", "b", "--format", "lines")
-	want := "2026-01-01 09:00:00.000 0 0 a?b?\x00c\n" +
-		"2026-01-01 @null 0 0 ICE 🚆 Zürich\n" +
-		"2026-01-01 09:00:00.000 0 0 ??\n" +
+	want := "2026-01-01 09:00:00.000 0 0 a\ufffdb\ufffd\x00c\n" +
+		"2026-01-01 @ms(86400000) 0 0 ICE 🚆 Zürich\n" +
+		"2026-01-01 09:00:00.000 0 0 \ufffd\ufffd\n" +
 		"@null @null 0 0 \n" +
 		"END 4\n"
 	if code != 0 || out != want {

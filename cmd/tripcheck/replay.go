@@ -111,6 +111,7 @@ with --once, until each session has been served once).`,
 	fl.BoolVar(&once, "once", false, "with --serve: stop once each session has been served")
 	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
 	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&rf.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every session, passes included")
 	return cmd
 }

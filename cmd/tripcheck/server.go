@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/tripcheck/tripcheck/conformance"
@@ -25,6 +27,7 @@ type suiteFlags struct {
 	timeout    time.Duration
 	jsonFile   string
 	junitFile  string
+	htmlFile   string
 	list       bool
 	commands   bool
 	seed       int64
@@ -33,6 +36,7 @@ type suiteFlags struct {
 	keepGoing  bool
 	expectFail string
 	verbose    bool
+	retries    int
 }
 
 func (f *suiteFlags) register(cmd *cobra.Command) {
@@ -44,6 +48,7 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Second, "deadline of every step that waits for the peer")
 	fl.StringVar(&f.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
 	fl.StringVar(&f.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&f.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVar(&f.list, "list", false, "list the scenarios (ID, level, requirement) and exit")
 	fl.BoolVar(&f.commands, "commands", false, "list the commands scenario scripts can use and exit")
 	fl.Int64Var(&f.seed, "seed", 0, "seed of random splits (default: from the clock, printed)")
@@ -51,6 +56,7 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.scenarios, "scenarios", nil, "also run the .txtar scenarios in `DIR`; repeatable")
 	fl.StringVar(&f.expectFail, "expect-fail", "", "`FILE` listing scenario IDs expected to fail, one a line; the run fails on a new failure or an unexpected pass")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show every scenario's log, the whole wire log included")
+	fl.IntVar(&f.retries, "retries", 1, "run a failed time-dependent scenario (silence, stall, latency) again up to `N` times; a fail then a pass is reported flaky")
 }
 
 // profileFlag reads --profile: 0 for auto.
@@ -175,7 +181,13 @@ func (f *suiteFlags) listed(e *env, all []conformance.Scenario, cmds []conforman
 		listCommands(e.stdout, cmds)
 		return true, nil
 	}
-	return false, checkKnown(expect, all)
+	if err := checkKnown(expect, all); err != nil {
+		return false, err
+	}
+	if err := conformance.CheckFilters(all, f.run, f.skip); err != nil {
+		return false, usageError("%v", err)
+	}
+	return false, nil
 }
 
 // writeReports prints the text report and writes the files asked for.
@@ -194,10 +206,63 @@ func (e *env) writeReports(rep *conformance.Report, f *suiteFlags) error {
 			return usageError("--junit: %v", err)
 		}
 	}
-	if !rep.OK() {
-		return e.checksFailed(f, rep)
+	if err := writeHTML(rep, f.htmlFile); err != nil {
+		return err
+	}
+	// The summary line is the last line of the output: the exit status
+	// says the rest, with no message after it.
+	switch {
+	case rep.Interrupted:
+		return &exitError{code: exitInterrupted}
+	case !rep.OK():
+		return &exitError{code: exitFail}
 	}
 	return nil
+}
+
+// liveOutput prints each result as it finishes, on stderr, when stderr is a
+// terminal or with -v: one line a result, and on a terminal a progress
+// line (count, elapsed, a scenario still waited for) rewritten in place.
+// It returns the Progress function of the suite's options and a function
+// that clears the progress line before the report.
+func (e *env) liveOutput(f *suiteFlags, selected []conformance.Scenario) (progress func(conformance.Result), done func()) {
+	fh, _ := e.stderr.(*os.File)
+	tty := fh != nil && (isatty.IsTerminal(fh.Fd()) || isatty.IsCygwinTerminal(fh.Fd()))
+	if !tty && !f.verbose {
+		return nil, func() {}
+	}
+	var mu sync.Mutex
+	n, start, total := 0, time.Now(), len(selected)
+	finished := map[string]bool{}
+	clear := func() {
+		if tty {
+			fmt.Fprint(e.stderr, "\r\x1b[K")
+		}
+	}
+	return func(r conformance.Result) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !finished[r.ID] {
+				n++
+			}
+			finished[r.ID] = true
+			clear()
+			fmt.Fprintln(e.stderr, report.ResultLine(r))
+			if tty {
+				line := fmt.Sprintf("[%d/%d] %s", n, total, time.Since(start).Round(100*time.Millisecond))
+				for _, sc := range selected {
+					if !finished[sc.ID] {
+						line += ", waiting for " + sc.ID
+						break
+					}
+				}
+				fmt.Fprint(e.stderr, line)
+			}
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			clear()
+		}
 }
 
 func newServerCmd(e *env) *cobra.Command {
@@ -215,9 +280,13 @@ work in one command.
 
 Each scenario checks one MUST or SHOULD sentence of the protocol. The output
 is a tree by area, a recap of failures with their requirement and an
-explanation (byte offset, field, expected and actual, a hex window), and last
-the line "N passed, N failed, N skipped". Exit status: 0 when every required
-check passed, 1 when one failed, 2 on a usage or setup error.`,
+explanation (byte offset, field, expected and actual, a hex window), led by
+the causes that group the failures, and last the line "N passed, N failed,
+N skipped". A time-dependent scenario that fails runs again (--retries); a
+fail then a pass is reported flaky. Exit status: 0 when every required check
+passed, 1 when one failed, 2 on a usage or setup error (--run or --skip that
+match nothing included), 130 when interrupted (Ctrl-C: the partial reports
+are written; a second Ctrl-C quits at once).`,
 		Example: `  tripcheck server                       # check the embedded reference server
   tripcheck server localhost:6178        # check your server
   tripcheck server localhost:6178 --run framing --strict -v
@@ -243,6 +312,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 				Extra:      extra,
 				ExpectFail: expect,
 				Verbose:    f.verbose,
+				Retries:    f.retries,
 			}
 			all, err := conformance.ServerScenarios(&o)
 			if err != nil {
@@ -276,7 +346,10 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 				o.Target = srv.Addr()
 				fmt.Fprintf(e.stderr, "checking tripcheck's embedded reference server (%v) at %s\n", p, o.Target)
 			}
+			var liveDone func()
+			o.Progress, liveDone = e.liveOutput(&f, conformance.Selected(all, f.run, f.skip))
 			rep, err := conformance.RunServer(e.ctx, o)
+			liveDone()
 			if err != nil {
 				return usageError("%v", err)
 			}
