@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
+	"github.com/tripcheck/tripcheck/conformance/report"
 	"github.com/tripcheck/tripcheck/fakes"
 )
 
@@ -283,16 +289,32 @@ func TestCompleteFlagValues(t *testing.T) {
 	}
 }
 
-// The help texts use one spelling of shapes: the form shape.String writes.
-func TestHelpShapeSpelling(t *testing.T) {
-	for _, args := range [][]string{{"proxy", "--help"}, {"serve", "--help"}, {"replay", "--help"}} {
-		_, out, _ := runCmd(t, args...)
-		for _, alias := range []string{"bytes=", "random=", "delay=", "truncate=", "then=", " at=", "every=", "split-at="} {
-			if strings.Contains(out, alias) {
-				t.Errorf("%v: help spells a shape with %q", args, alias)
-			}
+// The README uses one spelling of shapes too.
+func TestReadmeShapeSpelling(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias := regexp.MustCompile(`\b(bytes|every|at|split-at|random|delay|truncate|then)=[0-9a-z]`)
+	for i, line := range strings.Split(string(b), "\n") {
+		if m := alias.FindString(line); m != "" {
+			t.Errorf("README.md:%d: a shape spelled %q, not as shape.String writes it", i+1, m)
 		}
 	}
+}
+
+// The help texts use one spelling of shapes: the form shape.String writes.
+func TestHelpShapeSpelling(t *testing.T) {
+	alias := regexp.MustCompile(`\b(bytes|every|at|split-at|random|delay|truncate|then)=[0-9a-z]`)
+	var out strings.Builder
+	walk(newRoot(&env{stdout: &out, stderr: &out}), func(c *cobra.Command) {
+		out.Reset()
+		c.SetOut(&out)
+		c.Help()
+		if m := alias.FindString(out.String()); m != "" {
+			t.Errorf("%s --help spells a shape %q", c.CommandPath(), m)
+		}
+	})
 }
 
 // pcap check streams its results: with --json - the JSON goes to stdout and
@@ -308,5 +330,29 @@ func TestPcapCheckJSONStdout(t *testing.T) {
 			t.Errorf("%v: stdout is not JSON: %.300q", args, out)
 		}
 		lastLine(t, errs)
+	}
+}
+
+// report.Write's "-" is stdout, never a file named "-"; any other path is a
+// file; a failing write to stdout says so.
+func TestReportWriteStdout(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var out bytes.Buffer
+	hello := func(w io.Writer) error { _, err := io.WriteString(w, "hello\n"); return err }
+	if err := report.Write(report.Stdout, &out, hello); err != nil || out.String() != "hello\n" {
+		t.Fatalf("Write(-): %v, stdout %q", err, out.String())
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`Write(-) made a file named "-"`)
+	}
+	out.Reset()
+	if err := report.Write("r.txt", &out, hello); err != nil || out.Len() != 0 {
+		t.Fatalf("Write(r.txt): %v, stdout %q", err, out.String())
+	}
+	if b, err := os.ReadFile("r.txt"); err != nil || string(b) != "hello\n" {
+		t.Errorf("r.txt: %q, %v", b, err)
+	}
+	if err := report.Write(report.Stdout, &out, func(io.Writer) error { return errors.New("boom") }); err == nil || !strings.Contains(err.Error(), "stdout") {
+		t.Errorf("a failing write: %v, want an error naming stdout", err)
 	}
 }
