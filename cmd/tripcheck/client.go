@@ -54,6 +54,9 @@ passed, 1 when one failed, 2 on a usage or setup error, 130 when interrupted
 			if err != nil {
 				return err
 			}
+			if err := checkReportFiles(&f); err != nil {
+				return err
+			}
 			o := conformance.ClientOptions{
 				Exec:       execTmpl,
 				Profile:    profile,

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -16,9 +16,6 @@ import (
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/wire"
 )
-
-// defaultPort is the Trip protocol's port, used when ADDR has none.
-const defaultPort = "6178"
 
 // queryFlags are the flags of tripcheck query.
 type queryFlags struct {
@@ -49,7 +46,9 @@ the client exec contract, a public interface shared with the Qt client:
   one line per trip: <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
   (a null or invalid date or time printed as @null), then "END <n>", exit 0;
   on failure exactly one line "ERROR <reason>" on stdout, no trip, exit 1
-  ("connection closed by server" when the stream ends before the end marker).
+  ("connection closed by server" when the stream ends before the end marker);
+  when nothing listens at ADDR, "ERROR connection refused" and exit 2, a setup
+  error, as every command that dials.
 --format json prints {"request": ..., "trips": [...]} with trips in the
 format of serve --trips, or {"request": ..., "error": "..."} and exit 1.`,
 		Args: cobra.ExactArgs(1),
@@ -78,14 +77,6 @@ func queryString(s string) wire.String {
 		return wire.NullString
 	}
 	return wire.Str(s)
-}
-
-// withDefaultPort adds the Trip port to an address without one.
-func withDefaultPort(addr string) string {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return net.JoinHostPort(addr, defaultPort)
-	}
-	return addr
 }
 
 // request builds the request the flags describe.
@@ -140,6 +131,9 @@ func runQuery(e *env, f *queryFlags, addr string) error {
 			fmt.Fprintf(e.stdout, "ERROR %s\n", reason)
 		case "json":
 			writeQueryJSON(e.stdout, req, p, nil, reason)
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return notListening(withDefaultPort(addr), err)
 		}
 		return failed(err)
 	}

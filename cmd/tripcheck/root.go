@@ -48,6 +48,7 @@ type env struct {
 	ctx    context.Context
 	stdout io.Writer
 	stderr io.Writer
+	color  string // --color: auto, always or never
 }
 
 // newRoot builds the command tree. Each subcommand lives in its own file.
@@ -76,6 +77,7 @@ func newRoot(e *env) *cobra.Command {
 		newReplayCmd(e),
 		newProxyCmd(e),
 	)
+	agree(root, e)
 	return root
 }
 

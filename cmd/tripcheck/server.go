@@ -46,8 +46,8 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.strict, "strict", false, "count SHOULD requirements too")
 	fl.StringVar(&f.profile, "profile", "auto", "profile to speak: qt4, qt5 or auto (detect)")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Second, "deadline of every step that waits for the peer")
-	fl.StringVar(&f.jsonFile, "json", "", "write a JSON report to `FILE`")
-	fl.StringVar(&f.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
+	fl.StringVar(&f.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&f.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
 	fl.StringVar(&f.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVar(&f.list, "list", false, "list the scenarios (ID, level, requirement) and exit")
 	fl.BoolVar(&f.commands, "commands", false, "list the commands scenario scripts can use and exit")
@@ -192,20 +192,17 @@ func (f *suiteFlags) listed(e *env, all []conformance.Scenario, cmds []conforman
 
 // writeReports prints the text report and writes the files asked for.
 func (e *env) writeReports(rep *conformance.Report, f *suiteFlags) error {
-	color := false
-	if fh, ok := e.stdout.(*os.File); ok {
-		color = report.ColorFor(fh)
-	}
-	if err := report.Text(e.stdout, rep, report.TextOptions{Color: color, Verbose: f.verbose}); err != nil {
+	text := e.textOut(f)
+	if err := report.Text(text, rep, report.TextOptions{Color: e.useColor(text), Verbose: f.verbose}); err != nil {
 		return err
 	}
 	if f.jsonFile != "" {
-		if err := report.WriteFile(f.jsonFile, func(w io.Writer) error { return report.JSON(w, rep) }); err != nil {
+		if err := report.Write(f.jsonFile, e.stdout, func(w io.Writer) error { return report.JSON(w, rep) }); err != nil {
 			return usageError("--json: %v", err)
 		}
 	}
 	if f.junitFile != "" {
-		if err := report.WriteFile(f.junitFile, func(w io.Writer) error { return report.JUnit(w, rep) }); err != nil {
+		if err := report.Write(f.junitFile, e.stdout, func(w io.Writer) error { return report.JUnit(w, rep) }); err != nil {
 			return usageError("--junit: %v", err)
 		}
 	}
@@ -274,7 +271,8 @@ func newServerCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server [ADDR]",
 		Short: "Check a Trip server, byte by byte",
-		Long: `server runs the server suite against the Trip server at ADDR (host:port).
+		Long: `server runs the server suite against the Trip server at ADDR (host:port; the port
+defaults to 6178).
 
 With no ADDR it starts tripcheck's embedded reference server (the book's
 server, byte for byte) and checks that, with --golden book: the whole tool at
@@ -297,6 +295,9 @@ are written; a second Ctrl-C quits at once).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			profile, extra, expect, err := f.inputs()
 			if err != nil {
+				return err
+			}
+			if err := checkReportFiles(&f); err != nil {
 				return err
 			}
 			o := conformance.ServerOptions{
@@ -331,7 +332,7 @@ are written; a second Ctrl-C quits at once).`,
 				o.Golden, o.GoldenName = g, golden
 			}
 			if len(args) == 1 {
-				o.Target = args[0]
+				o.Target = withDefaultPort(args[0])
 			} else {
 				p := profile
 				if p == 0 {
