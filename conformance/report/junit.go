@@ -237,7 +237,7 @@ func junitProperties(r *conformance.Report) []junitProperty {
 }
 
 // countsNote states how JUnit's counts map to the text report's.
-const countsNote = "passed, failed, skipped and flaky count this testsuite's scenarios as the text report does; failures are the failed scenarios that fail the run; a failure that does not (a SHOULD without --strict, an expected failure) is a skipped test case with its reason, so JUnit skipped = text skipped + those failures; flaky scenarios (failed, then passed) are test cases with a flakyFailure, counted in neither"
+const countsNote = "the properties passed/failed/skipped/flaky count this testsuite's scenarios as the text report counts them; failures are the failed scenarios that fail the run; a failure that does not (a SHOULD without --strict, an expected failure) is a skipped test case with its reason, so JUnit skipped = text skipped + those failures; flaky scenarios (failed, then passed) are test cases with a flakyFailure, counted in neither"
 
 func joinNonEmpty(sep string, parts ...string) string {
 	var kept []string
