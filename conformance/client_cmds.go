@@ -379,6 +379,14 @@ func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error
 	if err != nil {
 		return err
 	}
+	if ln == s.suite.ln {
+		// At a fixed address a connection left from an earlier scenario
+		// (a client that reconnected, one still in the listen queue)
+		// would be taken for this scenario's: close what waits first.
+		if n := drainWaiting(ln); n > 0 {
+			logf("closed %s left waiting at %s from before this scenario", plural(n, "connection", "connections"), ln.Addr())
+		}
+	}
 	logf("$ %s", quoteArgv(argv))
 	r.proc, err = startProc(argv, []string{"TRIPCHECK_SCENARIO=" + s.sc.ID})
 	if err != nil {
@@ -399,6 +407,24 @@ func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error
 	r.conn = conn
 	logf("client connected from %s", conn.RemoteAddr())
 	return nil
+}
+
+// drainWaiting accepts and closes the connections already waiting at ln,
+// without waiting for more, and says how many there were.
+func drainWaiting(ln net.Listener) int {
+	tl := ln.(*net.TCPListener)
+	n := 0
+	for n < 1000 {
+		tl.SetDeadline(time.Now().Add(time.Millisecond))
+		c, err := tl.Accept()
+		if err != nil {
+			break
+		}
+		c.Close()
+		n++
+	}
+	tl.SetDeadline(time.Time{})
+	return n
 }
 
 // acceptOne accepts one connection within d; with a process, it stops

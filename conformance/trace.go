@@ -43,6 +43,8 @@ func (d *Dir) UnmarshalText(b []byte) error {
 		*d = ToPeer
 	case "from-peer":
 		*d = FromPeer
+	case "":
+		*d = 0 // a gap event has no direction
 	default:
 		return fmt.Errorf("direction %q: want to-peer or from-peer", b)
 	}
@@ -72,7 +74,7 @@ const (
 type WireEvent struct {
 	// At is the time since the scenario (or the captured session) began.
 	At   time.Duration `json:"at_ns"`
-	Dir  Dir           `json:"dir"`
+	Dir  Dir           `json:"dir,omitempty"` // none for a gap
 	Conn string        `json:"conn"`
 	Kind WireKind      `json:"kind"`
 	// Offset is the stream offset (in Dir) of the first byte of a write or

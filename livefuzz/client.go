@@ -371,6 +371,11 @@ func Judge(e Expectation, stdout []byte, code int) error {
 			return fmt.Errorf("%s; before its ERROR line the client printed line %d, %q, which should be %q or nothing\n%s", why, i+1, l, whole[i], show(lines))
 		}
 	}
+	// The contract: the trips of the blocks received whole, either none
+	// or all of them, as the book's client keeps them.
+	if n := len(lines) - 1; n > 0 && n < len(whole) {
+		return fmt.Errorf("%s; before its ERROR line the client printed %d of the %d trips that came whole: it prints either none or all of them\n%s", why, n, len(whole), show(lines))
+	}
 	return nil
 }
 

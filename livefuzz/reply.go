@@ -57,9 +57,19 @@ func (r *rng) search() wire.Request {
 		Date: r.date(), Time: r.clock(), Flag: pick[byte](r, wire.FlagDeparture, wire.FlagArrival)}
 }
 
-// trip is a valid trip.
+// trip is a valid trip. One in eight has a train type that clients get
+// wrong though Qt carries it unchanged: U+0000 inside (C strings end
+// there) or a lone surrogate (UTF-16 to UTF-8 converters choke on it); the
+// choice takes no draw of its own, so the cases around it stay as they were.
 func (r *rng) trip() wire.Trip {
-	return wire.Trip{Date: r.date(), Departure: r.clock(), Duration: uint16(r.next()), Changes: byte(r.next()), TrainType: r.str()}
+	t := wire.Trip{Date: r.date(), Departure: r.clock(), Duration: uint16(r.next()), Changes: byte(r.next()), TrainType: r.str()}
+	switch t.Duration % 16 {
+	case 0:
+		t.TrainType = wire.StrUnits([]uint16{'I', 'C', 0, 'E'})
+	case 1:
+		t.TrainType = wire.StrUnits([]uint16{'I', 'C', 0xD800, 'E'})
+	}
+	return t
 }
 
 // trips are 0 to 12 valid trips.
