@@ -171,8 +171,11 @@ TripPlanner::TripPlanner(const QString &host, quint16 port, int version,
             this, &TripPlanner::sendRequest);
     connect(&tcpSocket, &QAbstractSocket::disconnected,
             this, &TripPlanner::connectionClosedByServer);
+    // Queued: the accessibility bridge may run a nested event loop while a
+    // row is added, and a socket does not emit readyRead again while its
+    // slot runs, so bytes arriving then would wait for the next ones.
     connect(&tcpSocket, &QIODevice::readyRead,
-            this, &TripPlanner::updateTableWidget);
+            this, &TripPlanner::updateTableWidget, Qt::QueuedConnection);
     connect(&tcpSocket, &QAbstractSocket::errorOccurred,
             this, &TripPlanner::error);
     timer.setSingleShot(true);
