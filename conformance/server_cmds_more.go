@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -63,6 +65,18 @@ func moreServerCommands() []command[*session] {
 				}
 				ts.Logf("the server still serves")
 			},
+		},
+		{
+			name:  "hold",
+			usage: "-n N [-dials K]",
+			doc: "hold connects N clients, at most K (default 40) dialling at a time so that no listen backlog\n" +
+				"overflows, keeps them all open, then has every one send the default request at once; every one must\n" +
+				"get a valid reply with its end marker within the step timeout.",
+			flags: func(fs *flag.FlagSet) {
+				fs.Int("n", 500, "")
+				fs.Int("dials", 40, "")
+			},
+			run: runHold,
 		},
 		{
 			name:  "golden-set",
@@ -326,4 +340,72 @@ func runGoldenSet(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args 
 			"replies to the generated requests (seed %d) differ from the reference: %v", s.seed, err)
 	}
 	ts.Logf("%d replies equal the reference's", n)
+}
+
+func runHold(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
+	n, k := intFlag(fs, "n"), intFlag(fs, "dials")
+	if n < 1 || n > 2000 || k < 1 || len(args) != 0 {
+		ts.Fatalf("usage: hold -n N (1 to 2000) [-dials K]")
+	}
+	conns := make([]*net.TCPConn, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	err := forEach(n, k, func(i int) error {
+		c, err := s.dial(context.Background())
+		if err != nil {
+			return fmt.Errorf("client %d: %v", i, err)
+		}
+		conns[i] = c
+		return nil
+	})
+	if err != nil {
+		fail(ts, Finding{Check: "conn/refused", Summary: "the server did not accept every connection", Offset: -1},
+			"connecting %d clients, at most %d dialling at a time: %v", n, k, err)
+	}
+	ts.Logf("%d clients connected and held open", n)
+	r := DefaultRequest()
+	b, err := wire.Encoder{Profile: s.profile}.AppendRequest(nil, &r)
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	start := make(chan struct{})
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			deadline := time.Now().Add(s.timeout)
+			c.SetWriteDeadline(deadline)
+			if _, err := c.Write(b); err != nil {
+				errs[i] = fmt.Errorf("client %d: write: %v", i, err)
+				return
+			}
+			obs := ObserveReply(c, s.profile, deadline, 0, nil)
+			if err := obs.FramingError(); err != nil {
+				errs[i] = fmt.Errorf("client %d: %v", i, err)
+			} else if !obs.Ended {
+				errs[i] = fmt.Errorf("client %d: no end marker (%s)", i, obs.Summary())
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var failed []string
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		fail(ts, Finding{Check: "conn/not-served", Summary: "the server did not serve every client connected at once", Offset: -1},
+			"%d of %d clients connected at once were not served within %v:\n%s", len(failed), n, s.timeout, strings.Join(failed[:min(3, len(failed))], "\n"))
+	}
+	ts.Logf("%d clients connected at once, all served", n)
 }
