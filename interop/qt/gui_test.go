@@ -37,6 +37,16 @@ import (
 // 127.0.0.1:6178 built in. The test listens there on purpose.
 const guiAddr = "127.0.0.1:6178"
 
+// guiStepTimeout is the suite's step timeout for the window: the shim reads
+// each of the 10 000 cells of a 2 000-trip table over D-Bus, which takes
+// seconds on a loaded machine. The window's own timeout (guiTimeoutMs) is
+// below it, so that it gives up on a stalled server in time, and above the
+// 3 s that stall/silence-3s asks a client to wait.
+const (
+	guiStepTimeout = 20 * time.Second
+	guiTimeoutMs   = "4000"
+)
+
 func TestGUI(t *testing.T) {
 	if err := guiAvailable(); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -53,6 +63,11 @@ func TestGUI(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	tmpl := "'" + shim + "' {from} {to} {date} {time} {flag}"
+	// closed/nothing-listening cannot run at a fixed address: the window
+	// cannot be pointed at an address where nothing listens, so it connects
+	// to the suite's listener, and that stray connection is then served to
+	// the next scenario. The suite does not skip it by itself yet.
+	skip := []string{"closed/nothing-listening"}
 
 	for _, p := range []struct {
 		version string
@@ -60,7 +75,9 @@ func TestGUI(t *testing.T) {
 	}{{"4.3", wire.Qt4}, {"5.15", wire.Qt5}} {
 		t.Run(p.profile.String(), func(t *testing.T) {
 			startGUI(t, gui, shim, p.version, "")
-			rep := runAtGUIAddr(t, conformance.ClientOptions{Exec: tmpl, Profile: p.profile, Seed: seed})
+			rep := runAtGUIAddr(t, conformance.ClientOptions{
+				Exec: tmpl, Profile: p.profile, Seed: seed, Skip: skip, Timeout: guiStepTimeout,
+			})
 			musts := 0
 			for _, r := range rep.Results {
 				if r.Level != conformance.Must {
@@ -92,7 +109,7 @@ func TestGUI(t *testing.T) {
 		t.Run("broken-"+b.broken, func(t *testing.T) {
 			startGUI(t, gui, shim, "4.3", b.broken)
 			rep := runAtGUIAddr(t, conformance.ClientOptions{
-				Exec: tmpl, Profile: wire.Qt4, Seed: seed, Run: []string{b.fails, b.passes},
+				Exec: tmpl, Profile: wire.Qt4, Seed: seed, Run: []string{b.fails, b.passes}, Timeout: guiStepTimeout,
 			})
 			status := map[string]conformance.Status{}
 			for _, r := range rep.Results {
@@ -224,11 +241,10 @@ func startReporting(t *testing.T, name string, command func(*os.File) *exec.Cmd)
 
 // startGUI starts tripgui with QDataStream version (and TRIPGUI_BREAK if
 // broken is set) and waits until its window is on the accessibility bus.
-// Its own timeout of 2 s is below the suite's step timeout of 5 s, so that
-// it gives up on a stalled server in time. Cleanup stops it.
+// Its own timeout is guiTimeoutMs. Cleanup stops it.
 func startGUI(t *testing.T, gui, shim, version, broken string) {
 	t.Helper()
-	cmd := exec.Command(gui, "--version", version, "--timeout-ms", "2000")
+	cmd := exec.Command(gui, "--version", version, "--timeout-ms", guiTimeoutMs)
 	cmd.Env = append(os.Environ(), "TRIPGUI_BREAK="+broken)
 	var stderr bytes.Buffer
 	cmd.Stdout = &stderr
