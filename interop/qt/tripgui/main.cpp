@@ -25,7 +25,8 @@
 //     hh:mm), a null date or time as an empty cell, a time past the day as
 //     @ms(N) (the book: empty), a lone surrogate as U+FFFD and U+0000 as
 //     U+2400 (accessibility, over D-Bus, cannot carry U+0000).
-//   - A search gives up after --timeout-ms (the book waits for ever).
+//   - A search gives up after --timeout-ms without a byte from the server
+//     (the book waits for ever).
 //
 // Deliberately broken variants for tests, by TRIPGUI_BREAK:
 //   ignore-end  the 0xFFFF end marker is read as an ordinary block size;
@@ -292,6 +293,8 @@ void TripPlanner::updateTableWidget()
 {
     if (!searching)
         return;
+    // The timeout counts silence: a long reply that keeps coming is read.
+    timer.start(timeoutMs);
 
     QDataStream in(&tcpSocket);
     in.setVersion(version);
