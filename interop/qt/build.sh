@@ -1,8 +1,9 @@
 #!/bin/sh
-# build.sh [OUTDIR]: builds the Qt 5 tripserver and tripclient into OUTDIR
-# (default: bin/ next to this script). Needs g++, pkg-config and Qt 5's
-# QtCore and QtNetwork development files (Debian: qtbase5-dev). A program is
-# rebuilt only when its source or this script is newer than the binary.
+# build.sh [OUTDIR]: builds the Qt 5 tripserver, tripclient and tripgui (the
+# Trip Planner window) into OUTDIR (default: bin/ next to this script). Needs
+# g++, pkg-config and Qt 5's QtCore, QtNetwork and QtWidgets development files
+# (Debian: qtbase5-dev). A program is rebuilt only when its source or this
+# script is newer than the binary.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,8 +14,8 @@ if ! command -v pkg-config >/dev/null 2>&1; then
 	echo "build.sh: pkg-config not found; install pkg-config and qtbase5-dev" >&2
 	exit 1
 fi
-if ! pkg-config --exists Qt5Core Qt5Network; then
-	echo "build.sh: Qt 5 development files (Qt5Core, Qt5Network) not found; install qtbase5-dev" >&2
+if ! pkg-config --exists Qt5Core Qt5Network Qt5Widgets; then
+	echo "build.sh: Qt 5 development files (Qt5Core, Qt5Network, Qt5Widgets) not found; install qtbase5-dev" >&2
 	exit 1
 fi
 if ! command -v "$CXX" >/dev/null 2>&1; then
@@ -23,12 +24,16 @@ if ! command -v "$CXX" >/dev/null 2>&1; then
 fi
 
 mkdir -p "$out"
-cflags=$(pkg-config --cflags Qt5Core Qt5Network)
-libs=$(pkg-config --libs Qt5Core Qt5Network)
 
+# build NAME [PKG...]: builds NAME/main.cpp against Qt5Core, Qt5Network and
+# the further pkg-config packages given.
 build() {
-	src=$here/$1/main.cpp
-	bin=$out/$1
+	name=$1
+	shift
+	cflags=$(pkg-config --cflags Qt5Core Qt5Network "$@")
+	libs=$(pkg-config --libs Qt5Core Qt5Network "$@")
+	src=$here/$name/main.cpp
+	bin=$out/$name
 	if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$here/build.sh" ]; then
 		return 0
 	fi
@@ -41,9 +46,12 @@ build tripserver &
 server=$!
 build tripclient &
 client=$!
+build tripgui Qt5Widgets &
+gui=$!
 status=0
 wait "$server" || status=1
 wait "$client" || status=1
+wait "$gui" || status=1
 if [ "$status" -ne 0 ]; then
 	echo "build.sh: build failed" >&2
 	exit 1
