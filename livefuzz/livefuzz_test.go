@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -243,12 +242,7 @@ func TestReferenceServerSurvives(t *testing.T) {
 // buildFragile builds testdata/fragileserver once per test.
 func buildFragile(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fragileserver")
-	cmd := exec.Command("go", "build", "-o", bin, "../testdata/fragileserver")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ../testdata/fragileserver: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "../testdata/fragileserver", "fragileserver")
 }
 
 // startFragile starts testdata/fragileserver and waits for its "listening

@@ -16,13 +16,10 @@ import (
 	"github.com/tripcheck/tripcheck/wire"
 )
 
+// buildFragileServer builds testdata/fragileserver for one test.
 func buildFragileServer(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fragileserver")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../testdata/fragileserver").CombinedOutput(); err != nil {
-		t.Fatalf("go build testdata/fragileserver: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "../../testdata/fragileserver", "fragileserver")
 }
 
 // startFragileServer starts testdata/fragileserver, the book's server,

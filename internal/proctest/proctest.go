@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,19 @@ const Ready = 10 * time.Second
 // stderrCap is the most bytes of the program's standard error kept for
 // failure messages.
 const stderrCap = 64 << 10
+
+// Build builds the main package in dir (a path as go build takes it,
+// relative to the test's package) into a temporary directory of t as name,
+// and returns the binary's path. It fails t with the compiler's output if
+// the build fails.
+func Build(t testing.TB, dir, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, dir).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", dir, err, out)
+	}
+	return bin
+}
 
 // Proc is a program started by Start.
 type Proc struct {

@@ -1,6 +1,7 @@
 package proctest_test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -43,6 +44,27 @@ func program(name string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "PROCTEST_PROGRAM="+name)
 	return cmd
+}
+
+// TestBuild builds a program and runs it; a package that does not exist
+// fails the build (shown with fatalT).
+func TestBuild(t *testing.T) {
+	bin := proctest.Build(t, "./testdata/seven", "seven")
+	err := exec.Command(bin).Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+		t.Errorf("built program: %v, want exit status 7", err)
+	}
+	f := &fatalT{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		proctest.Build(f, "./testdata/nothing-here", "x")
+	}()
+	<-done
+	if !strings.Contains(f.msg, "go build ./testdata/nothing-here") {
+		t.Errorf("failure %q does not name the build", f.msg)
+	}
 }
 
 func TestStart(t *testing.T) {
