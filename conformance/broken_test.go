@@ -304,6 +304,7 @@ func TestBrokenServers(t *testing.T) {
 			srv := startBrokenServer(t, bin, e.mode, wire.Qt4)
 			rep := runSuite(t, srv, wire.Qt4, &e)
 			checkFailures(t, &e, srv, rep)
+			checkCauses(t, &e, rep)
 			if strings.HasPrefix(e.mode, "crash-") {
 				srv.crashed(t)
 			}

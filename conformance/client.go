@@ -34,7 +34,9 @@ type ClientOptions struct {
 	// tripcheck runs it once per search under ExecContract.
 	Exec string
 	// Listener is where tripcheck waits for the client (listen mode): each
-	// connection gets the next scenario, one at a time.
+	// connection gets the next scenario, one at a time. With Exec too, it is
+	// the one fixed address every run of the client connects to (for
+	// clients that cannot be told an address), one scenario at a time.
 	Listener net.Listener
 	// Profile is the profile to speak; 0 detects it from the client's
 	// first request (--profile auto).
@@ -48,6 +50,9 @@ type ClientOptions struct {
 	Wait time.Duration
 	// Prompt, in listen mode, is told which scenario waits for a search.
 	Prompt func(Prompt)
+	// Feedback, in listen mode, is told at once what each scenario served
+	// and what a correct client shows now.
+	Feedback func(Feedback)
 	// Run and Skip select scenarios by ID glob or prefix.
 	Run, Skip []string
 	// Strict makes SHOULD scenarios count.
@@ -65,6 +70,9 @@ type ClientOptions struct {
 	Verbose bool
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
+	// Retries is how many times a failed time-dependent scenario runs
+	// again (--retries); a fail then a pass is reported Flaky.
+	Retries int
 }
 
 // ExecContract is the exec contract of the client suite, a public
@@ -87,10 +95,14 @@ The client connects once to {host}:{port}, sends one request for that search
 and reads the reply. On success it prints on stdout one line per trip, in the
 order received,
   <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
-(a null date or time is @null; duration and changes in decimal; the train
-type as UTF-8, possibly empty), then the line END <n>, and exits 0. On a failed
-search it prints one line ERROR <reason> and no trip line, and exits
-non-zero; it never prints part of an answer. Exit status 89 means "not
+(a null date or time is @null, one out of range @jd(N) or @ms(N); duration
+and changes in decimal; the train type as UTF-8, possibly empty, a lone
+surrogate as U+FFFD and U+0000 as a NUL byte), then the line END <n>, and
+exits 0. On a failed search (the stream cut or reset before the end marker,
+a malformed block) it prints the line ERROR <reason> last and exits
+non-zero; before it, it may print the trips of the blocks it received whole,
+as the book's client keeps them: either none or all of them, in order, never
+a trip of a block cut short, and never END. Exit status 89 means "not
 implemented": the scenario is skipped. Lines end with \n (a \r before it is
 ignored); stderr is kept for the report. A client still running when a step
 times out (--timeout, 5s) is killed. tripcheck compares what the client
@@ -102,26 +114,30 @@ type Prompt struct {
 	ID       string // the scenario
 	N, Total int    // its place in the run
 	Addr     string // where tripcheck listens
-	// Suggest is a search that exercises the scenario; any search does.
+	// Suggest is the search the scenario asks for, in short; the request
+	// checks skip, saying why, when the search made is another.
 	Suggest string
+	// Search is the search asked, in full.
+	Search wire.Request
 }
 
 func (p Prompt) String() string {
-	return fmt.Sprintf("scenario %s (%d/%d): press Search in your client, or run your client against %s now (for example %s)",
-		p.ID, p.N, p.Total, p.Addr, p.Suggest)
+	return fmt.Sprintf("scenario %s (%d/%d): search %s in your client now, or run your client against %s",
+		p.ID, p.N, p.Total, p.Suggest, p.Addr)
 }
 
 // clientSuite is the state of one run of the client suite, shared by its
 // scripts.
 type clientSuite struct {
-	ctx     context.Context
-	tmpl    Template     // exec mode
-	ln      net.Listener // listen mode
-	timeout time.Duration
-	wait    time.Duration
-	prompt  func(Prompt)
-	verbose bool
-	index   map[string]int // scenario ID -> place in the run
+	ctx      context.Context
+	tmpl     Template     // exec mode
+	ln       net.Listener // listen mode
+	timeout  time.Duration
+	wait     time.Duration
+	prompt   func(Prompt)
+	feedback func(Feedback)
+	verbose  bool
+	index    map[string]int // scenario ID -> place in the run
 
 	mu      sync.Mutex
 	profile wire.Profile // given or detected; 0 until detected
@@ -129,7 +145,9 @@ type clientSuite struct {
 	why     string // listen mode: why no more clients are waited for
 }
 
-func (su *clientSuite) listen() bool { return su.ln != nil }
+// listen reports whether a person's client connects (listen mode), rather
+// than a client tripcheck runs, at an address of its own or a fixed one.
+func (su *clientSuite) listen() bool { return su.ln != nil && su.tmpl.Args == nil }
 
 // snip is how many bytes of a block the wire log shows: n, or all of them
 // in verbose mode.
@@ -191,12 +209,12 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if (o.Exec == "") == (o.Listener == nil) {
-		return nil, errors.New("conformance: give the client as a command (exec mode) or a listener (listen mode), not both")
+	if o.Exec == "" && o.Listener == nil {
+		return nil, errors.New("give the client as a command (exec mode), a listener (listen mode), or both (exec mode at a fixed address)")
 	}
 	su := &clientSuite{
 		ctx: ctx, ln: o.Listener, timeout: o.Timeout, wait: o.Wait,
-		prompt: o.Prompt, verbose: o.Verbose, index: map[string]int{},
+		prompt: o.Prompt, feedback: o.Feedback, verbose: o.Verbose, index: map[string]int{},
 		profile: o.Profile,
 	}
 	if su.timeout <= 0 {
@@ -207,7 +225,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 	}
 	if o.Profile != 0 {
 		if !o.Profile.Valid() {
-			return nil, fmt.Errorf("conformance: %w %v", wire.ErrUnknownProfile, o.Profile)
+			return nil, fmt.Errorf("%w %v", wire.ErrUnknownProfile, o.Profile)
 		}
 		su.note = "given"
 	}
@@ -225,12 +243,17 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		if su.tmpl, err = ParseTemplate(o.Exec); err != nil {
 			return nil, err
 		}
+		if o.Listener != nil {
+			// One fixed address: one scenario at a time.
+			rep.Target += " at " + o.Listener.Addr().String()
+			parallel = 1
+		}
 		if _, err := exec.LookPath(su.tmpl.Args[0]); err != nil {
-			return nil, fmt.Errorf("conformance: client %q: %v", su.tmpl.Args[0], err)
+			return nil, fmt.Errorf("client %q: %v", su.tmpl.Args[0], err)
 		}
 		if o.Profile == 0 {
 			if su.tmpl.Uses("profile") {
-				return nil, errors.New("conformance: the template names {profile}: give the profile (qt4 or qt5) rather than auto")
+				return nil, errors.New("the template names {profile}: give the profile (qt4 or qt5) rather than auto")
 			}
 			if err := su.probe(o.Seed); err != nil {
 				return nil, err
@@ -249,9 +272,10 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		strict:    o.Strict,
 		expect:    o.ExpectFail,
 		progress:  o.Progress,
+		retries:   o.Retries,
 		cmds:      clientCommands(),
 		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
-			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, t: env.T()}
+			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, t: env.T(), trace: traceOf(env.Values)}
 			env.Values[clientSessionKey{}] = s
 			env.Setenv("VARIANT", sc.Variant)
 			env.Setenv("SEED", strconv.FormatInt(seed, 10))
@@ -295,7 +319,7 @@ func (su *clientSuite) probe(seed int64) error {
 	var log []string
 	logf := func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }
 	fail := func(err error) error {
-		msg := fmt.Sprintf("conformance: the client's first search (to detect its profile) failed: %v", err)
+		msg := fmt.Sprintf("the client's first search (to detect its profile) failed: %v", err)
 		for _, l := range log {
 			msg += "\n    " + l
 		}

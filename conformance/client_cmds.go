@@ -30,11 +30,13 @@ type clientSession struct {
 	mu      sync.Mutex
 	runs    []*clientRun
 	cur     *clientRun
+	trace   *Trace // the wire trace: wrap a conn with trace.Conn where it is used
 }
 
 // clientRun is one search by the client under test: one connection.
 type clientRun struct {
 	values  wire.Request // the search it was given (exec) or made (listen)
+	asked   wire.Request // the search the scenario asked for
 	given   bool         // values were given to the client (exec mode)
 	proc    *clientProc  // exec mode
 	ln      net.Listener // exec mode: the run's own listener
@@ -54,6 +56,7 @@ type servedReply struct {
 	bytes    []byte // as sent (after truncation)
 	tripAt   []int  // offset of each trip block
 	complete bool   // all trips and the end marker went out: the answer is whole and valid
+	whole    int    // the first whole trip blocks that went out entire
 	ended    time.Time
 	what     string
 }
@@ -93,9 +96,10 @@ func (s *clientSession) fatal(ts *testscript.TestScript, err error) {
 	var se *skipError
 	if errors.As(err, &se) {
 		ts.Logf("skip: %s", se.msg)
+		s.tellSkip(se.msg)
 		s.t.Skip(se.msg)
 	}
-	ts.Fatalf("%v", err)
+	failErr(ts, err)
 }
 
 // watcher reads what the client sends after its request, and how and when
@@ -111,7 +115,7 @@ type watcher struct {
 	ourside bool // tripcheck closed the connection itself
 }
 
-func startWatch(c *net.TCPConn, extra []byte, deadline time.Time) *watcher {
+func startWatch(c net.Conn, extra []byte, deadline time.Time) *watcher {
 	w := &watcher{ended: make(chan struct{})}
 	w.add(extra)
 	go func() {
@@ -162,7 +166,7 @@ func clientCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 // current returns the run of the last search.
 func (s *clientSession) current(ts *testscript.TestScript) *clientRun {
 	if s.cur == nil {
-		ts.Fatalf("no search yet: use search first")
+		fatalf(ts, "no search yet: use search first")
 	}
 	return s.cur
 }
@@ -173,7 +177,7 @@ const tripFieldsHelp = `trip fields, each [I.]key=value, for every trip or for t
 Trips default to the search's date and time, "InterCity", durations drawn from $SEED.`
 
 func clientCommandList() []command[*clientSession] {
-	return []command[*clientSession]{
+	return append([]command[*clientSession]{
 		{
 			name:  "search",
 			usage: "[field=value ...]",
@@ -184,7 +188,7 @@ func clientCommandList() []command[*clientSession] {
 			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
 				values := DefaultRequest()
 				if err := ParseRequestFields(&values, args); err != nil {
-					ts.Fatalf("%v\n%s", err, fieldsHelp)
+					fatalf(ts, "%v\n%s", err, fieldsHelp)
 				}
 				if _, err := s.search(ts.Logf, values); err != nil {
 					s.fatal(ts, err)
@@ -252,7 +256,7 @@ func clientCommandList() []command[*clientSession] {
 				if g := str(fs, "garbage"); g != "" {
 					b, err := hex.DecodeString(g)
 					if err != nil {
-						ts.Fatalf("-garbage: %v", err)
+						fatalf(ts, "-garbage: %v", err)
 					}
 					spec.garbage = b
 				}
@@ -281,13 +285,13 @@ func clientCommandList() []command[*clientSession] {
 				for _, f := range []string{"ok", "fails", "either"} {
 					if boolFlag(fs, f) {
 						if want != "" {
-							ts.Fatalf("output: give one of -ok, -fails, -either")
+							fatalf(ts, "output: give one of -ok, -fails, -either")
 						}
 						want = f
 					}
 				}
 				if want == "" {
-					ts.Fatalf("usage: output -ok | -fails | -either [-exec-only]")
+					fatalf(ts, "usage: output -ok | -fails | -either [-exec-only]")
 				}
 				r := s.current(ts)
 				if s.suite.listen() {
@@ -337,12 +341,12 @@ func clientCommandList() []command[*clientSession] {
 			},
 			run: runSweep,
 		},
-	}
+	}, moreClientCommands()...)
 }
 
 // search starts one search: the client connects and sends its request.
 func (s *clientSession) search(logf func(string, ...any), values wire.Request) (*clientRun, error) {
-	r := &clientRun{values: values}
+	r := &clientRun{values: values, asked: values}
 	s.mu.Lock()
 	s.runs = append(s.runs, r)
 	s.cur = r
@@ -363,11 +367,13 @@ func (s *clientSession) search(logf func(string, ...any), values wire.Request) (
 // startExec runs the client against a listener of the run's own.
 func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error {
 	r.given = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := s.suite.execListener()
 	if err != nil {
 		return fmt.Errorf("cannot listen for the client: %v", err)
 	}
-	r.ln = ln
+	if ln != s.suite.ln {
+		r.ln = ln
+	}
 	p := s.suite.fixedProfile()
 	argv, err := s.suite.tmpl.Fill(searchVars(ln.Addr().String(), &r.values, p))
 	if err != nil {
@@ -379,14 +385,16 @@ func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error
 		return fmt.Errorf("cannot start the client: %v", err)
 	}
 	conn, err := acceptOne(s.suite.ctx, ln, s.suite.timeout, r.proc)
-	ln.Close()
+	if r.ln != nil {
+		ln.Close()
+	}
 	if err != nil {
 		exited := r.proc.exited()
 		r.proc.kill()
 		if exited && r.proc.exitCode() == ExitNotImplemented {
 			return &skipError{"the client does not implement this search (exit 89)"}
 		}
-		return fmt.Errorf("%v\n    client: %s", err, r.proc.describe())
+		return fault(peerFinding("client/no-connection", "the client does not connect"), "%v\n    client: %s", err, r.proc.describe())
 	}
 	r.conn = conn
 	logf("client connected from %s", conn.RemoteAddr())
@@ -443,14 +451,16 @@ func (s *clientSession) acceptListen(logf func(string, ...any), r *clientRun) er
 	if su.prompt != nil {
 		su.prompt(Prompt{
 			ID: s.sc.ID, N: su.index[s.sc.ID] + 1, Total: len(su.index),
-			Addr: su.ln.Addr().String(), Suggest: suggestion(&r.values),
+			Addr: su.ln.Addr().String(), Suggest: shortSearch(&r.values), Search: r.values,
 		})
 	}
 	logf("waiting for a client at %s (at most %v)", su.ln.Addr(), su.wait)
 	conn, err := acceptOne(su.ctx, su.ln, su.wait, nil)
 	if err != nil {
-		su.stop(fmt.Sprintf("no client connected to %s within %v: stopped waiting", su.ln.Addr(), su.wait))
-		return err
+		// Nobody searched: not the client's failure.
+		why := fmt.Sprintf("no search reached %s within --wait %v: stopped waiting", su.ln.Addr(), su.wait)
+		su.stop(why)
+		return &skipError{why}
 	}
 	r.conn = conn
 	logf("client connected from %s", conn.RemoteAddr())
@@ -472,18 +482,19 @@ func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) err
 		if len(got) >= 2 {
 			n := 2 + int(binary.BigEndian.Uint16(got))
 			if int(binary.BigEndian.Uint16(got)) == wire.EndMarker {
-				return fmt.Errorf("the request's size field is 0xFFFF, the end marker, which a request cannot have\n%s", HexWindow(got, 0))
+				return fault(Finding{Check: "request/size-ffff", Summary: "the request's size is 0xFFFF, the end marker", Offset: 0, Field: "request[0].size"},
+					"the request's size field is 0xFFFF, the end marker, which a request cannot have\n%s", HexWindow(got, 0))
 			}
 			if len(got) >= n {
 				r.request = got[:n:n]
 				extra := got[n:]
 				logf("< request %d bytes: %s", n, hexSnippet(r.request, s.suite.snip(512)))
-				r.watch = startWatch(r.conn, extra, time.Now().Add(10*s.suite.timeout+s.suite.wait))
+				r.watch = startWatch(s.trace.Conn("", r.conn), extra, time.Now().Add(10*s.suite.timeout+s.suite.wait))
 				s.decodeRequest(logf, r)
 				return nil
 			}
 		}
-		n, err := r.conn.Read(buf)
+		n, err := s.trace.Conn("", r.conn).Read(buf)
 		got = append(got, buf[:n]...)
 		if err != nil {
 			what := "closed"
@@ -503,7 +514,7 @@ func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) err
 				}
 				msg += "\n    client: " + r.proc.describe()
 			}
-			return errors.New(msg)
+			return fault(Finding{Check: "request/cut", Summary: "the client ends the connection before its request is whole", Offset: int64(len(got))}, "%s", msg)
 		}
 	}
 }
@@ -542,7 +553,9 @@ func (s *clientSession) checkRequest(logf func(string, ...any), r *clientRun) er
 			return fmt.Errorf("cannot encode the search %s: %v", r.values.String(), err)
 		}
 		if err := Compare(want, r.request, p, wire.Requests); err != nil {
-			return fmt.Errorf("the request is not the %v encoding of the search the client was given, %s: %v", p, suggestion(&r.values), err)
+			off := FirstDiff(want, r.request)
+			return fault(Finding{Check: "request/not-exact", Summary: "the request is not the exact encoding of the search given", Offset: int64(off), Field: Locate(r.request, p, wire.Requests, off)},
+				"the request is not the %v encoding of the search the client was given, %s: %v", p, suggestion(&r.values), err)
 		}
 		logf("the request is the exact %v encoding of %s (%d bytes)", p, suggestion(&r.values), len(want))
 		return nil
@@ -562,12 +575,13 @@ func (s *clientSession) checkRequest(logf func(string, ...any), r *clientRun) er
 			if de.Detail != "" {
 				detail = " (" + de.Detail + ")"
 			}
-			return fmt.Errorf("the request is not a well-formed %v request: byte %d, %s: %v%s\n%s", p, off, Locate(r.request, p, wire.Requests, off), de.Err, detail, HexWindow(r.request, off))
+			where := Locate(r.request, p, wire.Requests, off)
+			return fault(requestFinding(de, int64(off), where), "the request is not a well-formed %v request: byte %d, %s: %v%s\n%s", p, off, where, userText(de.Err), detail, HexWindow(r.request, off))
 		}
-		return fmt.Errorf("the request is not a well-formed %v request: %v", p, r.reqErr)
+		return fault(peerFinding("request/malformed", "the request is not well-formed"), "the request is not a well-formed %v request: %v", p, r.reqErr)
 	}
 	logf("the request is a well-formed %v request: %s", p, r.decoded.String())
-	return nil
+	return sameSearch(logf, r)
 }
 
 // checkOutput waits for the client to exit and checks what it printed.
@@ -584,7 +598,11 @@ func (s *clientSession) checkOutput(logf func(string, ...any), r *clientRun, wan
 		if want == "fails" {
 			verb = "give up"
 		}
-		return fmt.Errorf("the client did not %s within %v after the reply (%s): killed\n    client: %s", verb, s.suite.timeout, r.reply.what, r.proc.describe())
+		if s.suite.ctx.Err() != nil {
+			return s.suite.ctx.Err()
+		}
+		return fault(peerFinding("output/hangs", "the client does not finish after the reply"),
+			"the client did not %s within %v after the reply (%s): killed\n    client: %s", verb, s.suite.timeout, r.reply.what, r.proc.describe())
 	}
 	code := r.proc.exitCode()
 	logf("client exited %d after %v; stdout %d bytes, stderr %d bytes", code, time.Since(waited).Round(time.Millisecond), len(r.proc.stdout.Bytes()), len(r.proc.stderr.Bytes()))
@@ -605,19 +623,21 @@ func (s *clientSession) checkOutput(logf func(string, ...any), r *clientRun, wan
 		}
 		err = checkSuccess(lines, code, rep.trips, rep)
 	case "fails":
-		err = checkFailure(lines, code, "the reply ("+rep.what+")")
+		err = checkFailure(lines, code, "the reply ("+rep.what+")", rep.trips[:rep.whole])
 	case "either":
 		if code == 0 {
 			err = checkSuccess(lines, code, rep.trips, rep)
 			if err != nil {
-				err = fmt.Errorf("the client succeeded, but what it printed is not the trips sent (%s): %v", rep.what, err)
+				f, _ := findingOf(err)
+				err = fault(f, "the client succeeded, but what it printed is not the trips sent (%s): %v", rep.what, err)
 			}
 		} else {
-			err = checkFailure(lines, code, "the reply ("+rep.what+")")
+			err = checkFailure(lines, code, "the reply ("+rep.what+")", rep.trips[:rep.whole])
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%v\n    served: %s", err, rep.what)
+		f, _ := findingOf(err)
+		return fault(f, "%v\n    served: %s", err, rep.what)
 	}
 	return nil
 }
@@ -638,7 +658,8 @@ func (s *clientSession) checkCloses(logf func(string, ...any), r *clientRun, wit
 	}
 	extra, n := w.sent()
 	if n > 0 {
-		return fmt.Errorf("the client sent %d bytes after its request; it must send nothing more:\n%s", n, HexWindow(extra, 0))
+		return fault(Finding{Check: "conn/client-sends-more", Summary: "the client sends bytes after its request", Offset: int64(len(r.request))},
+			"the client sent %d bytes after its request; it must send nothing more:\n%s", n, HexWindow(extra, 0))
 	}
 	select {
 	case <-w.ended:
@@ -647,7 +668,8 @@ func (s *clientSession) checkCloses(logf func(string, ...any), r *clientRun, wit
 		if r.reply != nil {
 			since = "tripcheck sent " + r.reply.what
 		}
-		return fmt.Errorf("the client did not close the connection within %v after %s", within, since)
+		return fault(peerFinding("conn/client-keeps-open", "the client does not close the connection"),
+			"the client did not close the connection within %v after %s", within, since)
 	}
 	w.mu.Lock()
 	how, err, at, ours := w.how, w.err, w.at, w.ourside
@@ -656,11 +678,17 @@ func (s *clientSession) checkCloses(logf func(string, ...any), r *clientRun, wit
 		return errors.New("closes: tripcheck closed the connection first (use serve -then keep-open)")
 	}
 	if how != EndClose && how != EndReset {
-		return fmt.Errorf("the connection ended by %s (%v), not by the client's close", how, err)
+		return fault(peerFinding("conn/client-ending", "the connection ends otherwise than by the client's close"),
+			"the connection ended by %s (%v), not by the client's close", how, err)
 	}
 	after := ""
 	if r.reply != nil && !r.reply.ended.IsZero() {
-		after = fmt.Sprintf(" %v after the reply", at.Sub(r.reply.ended).Round(time.Millisecond))
+		// The client may close before tripcheck's last write returns.
+		if d := at.Sub(r.reply.ended); d > 0 {
+			after = fmt.Sprintf(" %v after the reply", d.Round(time.Millisecond))
+		} else {
+			after = " as the reply ended"
+		}
 	}
 	logf("the client closed the connection (%s)%s and sent nothing after its request", how, after)
 	return nil
@@ -670,7 +698,7 @@ func (s *clientSession) checkCloses(logf func(string, ...any), r *clientRun, wit
 func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
 	mode, n, ntrips := str(fs, "mode"), intFlag(fs, "n"), intFlag(fs, "trips")
 	if len(args) != 0 {
-		ts.Fatalf("usage: sweep -mode split|random|truncate [-n N] [-trips N]")
+		fatalf(ts, "usage: sweep -mode split|random|truncate [-n N] [-trips N]")
 	}
 	var specs []serveSpec
 	var want []string
@@ -707,33 +735,60 @@ func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, arg
 			want = append(want, "fails")
 		}
 	default:
-		ts.Fatalf("sweep: -mode %q: want split, random or truncate", mode)
+		fatalf(ts, "sweep: -mode %q: want split, random or truncate", mode)
 	}
 	if s.suite.listen() {
 		s.t.Skip(fmt.Sprintf("needs --exec: %d runs of the client, each with its output checked", len(specs)))
 	}
+	// The runs are independent (each its own client process and
+	// listener): a few at once, so that a sweep takes about as long as
+	// its longest runs rather than their sum. Results are read in order.
+	errs := make([]error, len(specs))
+	logs := make([]strings.Builder, len(specs))
+	whats := make([]string, len(specs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sweepParallel)
 	for i, spec := range specs {
-		var buf strings.Builder
-		logf := func(format string, args ...any) { fmt.Fprintf(&buf, "    "+format+"\n", args...) }
-		err := func() error {
-			r, err := s.search(logf, DefaultRequest())
-			if err != nil {
-				return err
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var mu sync.Mutex
+			logf := func(format string, args ...any) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(&logs[i], "    "+format+"\n", args...)
 			}
-			defer r.close()
-			if err := s.serve(logf, r, spec); err != nil {
-				return err
-			}
-			return s.checkOutput(logf, r, want[i])
+			errs[i] = func() error {
+				r, err := s.search(logf, DefaultRequest())
+				if err != nil {
+					return err
+				}
+				defer r.close()
+				if err := s.serve(logf, r, spec); err != nil {
+					return err
+				}
+				whats[i] = r.reply.what
+				return s.checkOutput(logf, r, want[i])
+			}()
 		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
-			ts.Logf("run %d of %d:\n%s", i+1, len(specs), strings.TrimRight(buf.String(), "\n"))
+			ts.Logf("run %d of %d:\n%s", i+1, len(specs), strings.TrimRight(logs[i].String(), "\n"))
 			var se *skipError
 			if errors.As(err, &se) {
 				s.fatal(ts, err)
 			}
-			ts.Fatalf("run %d of %d: %v", i+1, len(specs), err)
+			if f, ok := findingOf(err); ok {
+				fail(ts, f, "run %d of %d: %v", i+1, len(specs), err)
+			}
+			fatalf(ts, "run %d of %d: %v", i+1, len(specs), err)
 		}
-		ts.Logf("run %d of %d: %s: as required", i+1, len(specs), s.cur.reply.what)
+		ts.Logf("run %d of %d: %s: as required", i+1, len(specs), whats[i])
 	}
 }
+
+// sweepParallel is how many runs of a sweep run at once.
+const sweepParallel = 4

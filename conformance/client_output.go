@@ -63,20 +63,40 @@ func showLines(lines []string) string {
 	return b.String()
 }
 
+// The checks of what a client prints, for the report's causes.
+var (
+	errorOnValid   = peerFinding("output/error-on-valid", "the client fails on a complete, valid reply")
+	missingLines   = peerFinding("output/missing-lines", "the client prints less than the whole answer")
+	extraLines     = peerFinding("output/extra-lines", "the client prints lines after END")
+	exitNonZero    = peerFinding("output/exit-status", "the client exits non-zero after printing a whole answer")
+	cutTakenWhole  = peerFinding("output/cut-taken-whole", "the client takes a cut or broken reply for a complete answer")
+	tripNotWhole   = peerFinding("output/trip-not-received-whole", "the client prints a trip it did not receive whole")
+	wrongPartial   = peerFinding("output/wrong-partial-trips", "before ERROR the client prints trips other than those of the blocks received whole")
+	noErrorLine    = peerFinding("output/no-error-line", "the client prints no ERROR line on a failed search")
+	manyErrorLines = peerFinding("output/error-lines", "the client prints more than one ERROR line")
+	exitZeroOnFail = peerFinding("output/exit-zero-on-error", "the client exits 0 after a failed search")
+)
+
+// wrongLine is the finding of a printed trip line that is not the trip
+// sent.
+func wrongLine(i int) Finding {
+	return Finding{Check: "output/wrong-trip", Summary: "a printed trip differs from the trip sent", Offset: noPlace, Field: fmt.Sprintf("trip[%d]", i)}
+}
+
 // checkSuccess requires the printed answer of a complete reply: exit 0 and
 // exactly the trip lines of want, then "END n". reply, if not nil, shows the
 // bytes of the trip a wrong line stands for.
 func checkSuccess(lines []string, code int, want []wire.Trip, reply *servedReply) error {
 	exp := ExpectedOutput(want)
 	if len(lines) == 1 && isErrorLine(lines[0]) {
-		return fmt.Errorf("the client failed on a complete, valid reply of %d trips (exit %d): %s", len(want), code, lines[0])
+		return fault(errorOnValid, "the client failed on a complete, valid reply of %d trips (exit %d): %s", len(want), code, lines[0])
 	}
 	for i := 0; i < max(len(exp), len(lines)); i++ {
 		switch {
 		case i >= len(lines):
-			return fmt.Errorf("the output stops after %d lines; line %d should be %s\n%s", len(lines), i+1, lineName(i, len(want), exp[i]), showLines(lines))
+			return fault(missingLines, "the output stops after %d lines; line %d should be %s\n%s", len(lines), i+1, lineName(i, len(want), exp[i]), showLines(lines))
 		case i >= len(exp):
-			return fmt.Errorf("%d lines printed after \"END %d\": line %d is %q\n%s", len(lines)-len(exp), len(want), i+1, lines[i], showLines(lines))
+			return fault(extraLines, "%d lines printed after \"END %d\": line %d is %q\n%s", len(lines)-len(exp), len(want), i+1, lines[i], showLines(lines))
 		case lines[i] != exp[i]:
 			msg := fmt.Sprintf("line %d is %s but the client printed\n      %q\n%s", i+1, lineName(i, len(want), exp[i]), lines[i], showLines(lines))
 			if i < len(want) && reply != nil && i < len(reply.tripAt) {
@@ -86,11 +106,11 @@ func checkSuccess(lines []string, code int, want []wire.Trip, reply *servedReply
 					msg += "    " + d + "\n"
 				}
 			}
-			return fmt.Errorf("%s", strings.TrimRight(msg, "\n"))
+			return fault(wrongLine(i), "%s", strings.TrimRight(msg, "\n"))
 		}
 	}
 	if code != 0 {
-		return fmt.Errorf("the client printed the whole answer but exited with status %d, want 0", code)
+		return fault(exitNonZero, "the client printed the whole answer but exited with status %d, want 0", code)
 	}
 	return nil
 }
@@ -123,32 +143,62 @@ func fieldDiff(got, want string) string {
 }
 
 // checkFailure requires the printed result of a failed search: a non-zero
-// exit and exactly one line "ERROR <reason>", no trip line.
-func checkFailure(lines []string, code int, what string) error {
+// exit and one line "ERROR <reason>", last. Before it the client may print
+// the trips of the blocks it received whole (whole: the trips sent, in
+// order, whose blocks went out entire), as the book's client keeps them;
+// if it prints any, they must be exactly those, in order, and never a trip
+// of a block cut short.
+func checkFailure(lines []string, code int, what string, whole []wire.Trip) error {
 	var trips []string
 	errs := 0
 	for _, l := range lines {
 		if isErrorLine(l) {
 			errs++
-		} else {
+		} else if errs == 0 {
 			trips = append(trips, l)
 		}
 	}
 	switch {
 	case code == 0 && len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], "END"):
-		return fmt.Errorf("the client took %s for a complete answer: it printed %q and exited 0\n%s", what, lines[len(lines)-1], showLines(lines))
-	case len(trips) > 0 && errs > 0:
-		return fmt.Errorf("the client printed %d line(s) of a partial answer before failing on %s: a failed search must print no trip\n%s", len(trips), what, showLines(lines))
-	case len(trips) > 0:
-		return fmt.Errorf("the client printed %d line(s) that are not \"ERROR <reason>\" on %s (exit %d)\n%s", len(trips), what, code, showLines(lines))
+		return fault(cutTakenWhole, "the client took %s for a complete answer: it printed %q and exited 0\n%s", what, lines[len(lines)-1], showLines(lines))
+	case errs == 0 && len(trips) > 0:
+		return fault(noErrorLine, "the client printed %s but no \"ERROR <reason>\" line on %s (exit %d)\n%s", plural(len(trips), "line", "lines"), what, code, showLines(lines))
 	case errs == 0:
-		return fmt.Errorf("the client printed no \"ERROR <reason>\" line on %s (exit %d)", what, code)
+		return fault(noErrorLine, "the client printed no \"ERROR <reason>\" line on %s (exit %d)", what, code)
 	case errs > 1:
-		return fmt.Errorf("the client printed %d ERROR lines; the contract says one\n%s", errs, showLines(lines))
-	case code == 0:
-		return fmt.Errorf("the client printed %q but exited 0; a failed search exits non-zero", lines[0])
+		return fault(manyErrorLines, "the client printed %d ERROR lines; the contract says one\n%s", errs, showLines(lines))
+	case !isErrorLine(lines[len(lines)-1]):
+		return fault(extraLines, "the client printed lines after its ERROR line on %s\n%s", what, showLines(lines))
+	}
+	if len(trips) > 0 {
+		exp := ExpectedOutput(whole)
+		exp = exp[:len(exp)-1]
+		for i, l := range trips {
+			if i >= len(exp) {
+				return fault(tripNotWhole, "before ERROR the client printed %s, but only %s of %s went out whole: line %d is not the trip of a whole block\n%s",
+					plural(len(trips), "trip line", "trip lines"), plural(len(whole), "trip block", "trip blocks"), what, i+1, showLines(lines))
+			}
+			if l != exp[i] {
+				return fault(wrongPartial, "before ERROR the client printed line %d %q, which is not trip[%d] as sent, %q\n%s", i+1, l, i, exp[i], showLines(lines))
+			}
+		}
+		if len(trips) < len(exp) {
+			return fault(wrongPartial, "before ERROR the client printed %s, but %s went out whole: it prints either none or all of them\n%s",
+				plural(len(trips), "trip line", "trip lines"), plural(len(whole), "trip block", "trip blocks"), showLines(lines))
+		}
+	}
+	if code == 0 {
+		return fault(exitZeroOnFail, "the client printed %q but exited 0; a failed search exits non-zero", lines[len(lines)-1])
 	}
 	return nil
+}
+
+// plural is "1 line" or "2 lines".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // hexSnippet shows at most n bytes of b in hex.

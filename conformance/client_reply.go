@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -30,7 +31,10 @@ type serveSpec struct {
 	truncate     string
 	then         string
 	stall        bool
-	at           []int // cut points, for sweeps
+	at           []int         // cut points, for sweeps
+	after        []byte        // bytes after the end marker
+	silence      time.Duration // nothing at all for this long first
+	fillTrain    bool          // trip[0]'s train type the longest a block holds
 }
 
 // makeTrips builds n trips for the search r, changed by the trip fields.
@@ -77,6 +81,10 @@ func (s *clientSession) makeTrips(r *clientRun, n int, fields []string) ([]wire.
 				t.Changes = uint8(c)
 			case "train":
 				t.TrainType, err = parseString(v)
+			case "train-hex":
+				var raw []byte
+				raw, err = hex.DecodeString(v)
+				t.TrainType = wire.StrRaw(raw)
 			default:
 				return nil, fmt.Errorf("unknown trip field %q\n%s", k, tripFieldsHelp)
 			}
@@ -99,10 +107,12 @@ type reply struct {
 
 func buildReply(p wire.Profile, trips []wire.Trip, garbage []byte, end bool) (*reply, error) {
 	rp := &reply{endAt: -1, p: p}
+	// Illegal writes too: a time past the day is a scenario's to send.
+	enc := wire.Encoder{Profile: p, AllowIllegalWrites: true}
 	var err error
 	for i := range trips {
 		rp.tripAt = append(rp.tripAt, len(rp.bytes))
-		if rp.bytes, err = p.AppendTrip(rp.bytes, &trips[i]); err != nil {
+		if rp.bytes, err = enc.AppendTrip(rp.bytes, &trips[i]); err != nil {
 			return nil, fmt.Errorf("cannot encode trip[%d]: %v", i, err)
 		}
 		rp.ends = append(rp.ends, len(rp.bytes))
@@ -195,9 +205,17 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 	if spec.stall {
 		trips, spec.noEnd, spec.then = nil, true, "keep-open"
 	}
+	if spec.fillTrain && len(trips) > 0 {
+		trips[0].TrainType = longestTrain(layout)
+	}
 	rp, err := buildReply(layout, trips, spec.garbage, !spec.noEnd)
 	if err != nil {
 		return err
+	}
+	if len(spec.after) > 0 {
+		// Bytes after the end marker: a block of their own in the layout.
+		rp.bytes = append(rp.bytes, spec.after...)
+		rp.ends = append(rp.ends, len(rp.bytes))
 	}
 	out := rp.bytes
 	if spec.truncate != "" {
@@ -215,8 +233,16 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 		profile: layout, trips: trips, bytes: out, tripAt: rp.tripAt,
 		complete: len(out) == len(rp.bytes) && !spec.noEnd && len(spec.garbage) == 0,
 	}
+	for i := range trips {
+		if rp.ends[i] <= len(out) {
+			served.whole = i + 1
+		}
+	}
 	r.reply = served
 	served.what = describeReply(spec, rp, out, sh, perBlock)
+	if spec.silence > 0 {
+		served.what = fmt.Sprintf("nothing for %v, then ", spec.silence) + served.what
+	}
 	how := served.what
 	logf("> reply: %s", how)
 	s.logReply(logf, rp, len(out))
@@ -227,9 +253,19 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 		// not pause between blocks either.
 		opts = append(opts, shape.WithPause(0))
 	}
-	w, err := shape.NewWriter(r.conn, sh, opts...)
+	w, err := shape.NewWriter(s.trace.Conn("", r.conn), sh, opts...)
 	if err != nil {
 		return err
+	}
+	if spec.silence > 0 {
+		logf("> nothing for %v", spec.silence)
+		t := time.NewTimer(spec.silence)
+		select {
+		case <-t.C:
+		case <-s.suite.ctx.Done():
+			t.Stop()
+			return s.suite.ctx.Err()
+		}
 	}
 	var werr error
 	if perBlock {
@@ -248,6 +284,7 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 		werr = w.Flush()
 	}
 	served.ended = time.Now()
+	s.tell(served, spec)
 	if werr != nil {
 		logf("writing the reply stopped: %v (the client may have closed)", werr)
 	}
@@ -255,11 +292,11 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 	case "close":
 		// A FIN, as the book's server's close sends; tripcheck keeps
 		// reading to see what the client does next.
-		if err := r.conn.CloseWrite(); err != nil {
+		if err := s.trace.Conn("", r.conn).CloseWrite(); err != nil {
 			logf("close: %v", err)
 		}
 	case "reset":
-		if err := shape.Reset(r.conn); err != nil {
+		if err := shape.Reset(s.trace.Conn("", r.conn)); err != nil {
 			logf("reset: %v", err)
 		}
 	case "keep-open":
@@ -267,6 +304,13 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 		return fmt.Errorf("-then %q: want close, reset or keep-open", spec.then)
 	}
 	return nil
+}
+
+// longestTrain is the longest train type a trip block of profile p can
+// hold: a payload of at most 65 534 bytes.
+func longestTrain(p wire.Profile) wire.String {
+	room := largestPayload - p.TripSize(&wire.Trip{TrainType: wire.Str("")})
+	return wire.Str(strings.Repeat("x", room/2))
 }
 
 // maxPacedBlocks is the most blocks written one per write with a pause
@@ -289,6 +333,9 @@ func describeReply(spec serveSpec, rp *reply, out []byte, sh shape.Shape, perBlo
 	}
 	if spec.noEnd {
 		how += ", no end marker"
+	}
+	if len(spec.after) > 0 {
+		how += fmt.Sprintf(", then after the end marker the bytes %x", spec.after)
 	}
 	how += fmt.Sprintf(" (%d bytes)", len(rp.bytes))
 	if len(out) < len(rp.bytes) {

@@ -173,28 +173,38 @@ func TestCheckOutput(t *testing.T) {
 			}
 		})
 	}
+	// A failed search: ERROR last, and before it nothing or exactly the
+	// trips of the blocks that went out whole (here trip[0] only).
 	for _, tc := range []struct {
 		name  string
 		lines []string
 		code  int
-		want  string
+		whole int    // trip blocks sent whole
+		want  string // "" for no error, else the Check of the finding
 	}{
-		{"error", []string{"ERROR connection closed by server"}, 1, ""},
-		{"bare error", []string{"ERROR"}, 3, ""},
-		{"partial", []string{good[0], "ERROR closed"}, 1, "partial answer"},
-		{"success", good, 0, "for a complete answer"},
-		{"nothing", nil, 1, `no "ERROR <reason>" line`},
-		{"two errors", []string{"ERROR a", "ERROR b"}, 1, "2 ERROR lines"},
-		{"exit 0", []string{"ERROR a"}, 0, "exited 0"},
-		{"junk", []string{"oops"}, 1, `not "ERROR <reason>"`},
+		{"error", []string{"ERROR connection closed by server"}, 1, 1, ""},
+		{"bare error", []string{"ERROR"}, 3, 0, ""},
+		{"whole trips then error", []string{good[0], "ERROR closed"}, 1, 1, ""},
+		{"all whole trips then error", []string{good[0], good[1], "ERROR closed"}, 1, 2, ""},
+		{"a trip of a cut block", []string{good[0], good[1], "ERROR closed"}, 1, 1, "output/trip-not-received-whole"},
+		{"a trip when none was whole", []string{good[0], "ERROR closed"}, 1, 0, "output/trip-not-received-whole"},
+		{"some of the whole trips", []string{good[0], "ERROR closed"}, 1, 2, "output/wrong-partial-trips"},
+		{"a wrong trip", []string{good[1], "ERROR closed"}, 1, 1, "output/wrong-partial-trips"},
+		{"success", good, 0, 2, "output/cut-taken-whole"},
+		{"nothing", nil, 1, 2, "output/no-error-line"},
+		{"two errors", []string{"ERROR a", "ERROR b"}, 1, 2, "output/error-lines"},
+		{"exit 0", []string{"ERROR a"}, 0, 2, "output/exit-zero-on-error"},
+		{"junk", []string{"oops"}, 1, 2, "output/no-error-line"},
+		{"after error", []string{"ERROR a", good[0]}, 1, 2, "output/extra-lines"},
 	} {
 		t.Run("failure/"+tc.name, func(t *testing.T) {
-			err := checkFailure(tc.lines, tc.code, "the reply")
+			err := checkFailure(tc.lines, tc.code, "the reply", trips[:tc.whole])
+			f, _ := findingOf(err)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("unexpected error: %v", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("error %v, want one saying %q", err, tc.want)
+			case tc.want != "" && f.Check != tc.want:
+				t.Errorf("error %v (finding %q), want finding %q", err, f.Check, tc.want)
 			}
 		})
 	}

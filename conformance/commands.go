@@ -43,7 +43,7 @@ func commandMap[S any](list []command[S], state func(ts *testscript.TestScript) 
 		}
 		m[c.name] = func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg {
-				ts.Fatalf("%s does not support '!'", c.name)
+				fatalf(ts, "%s does not support '!'", c.name)
 			}
 			fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
@@ -51,7 +51,7 @@ func commandMap[S any](list []command[S], state func(ts *testscript.TestScript) 
 				c.flags(fs)
 			}
 			if err := fs.Parse(args); err != nil {
-				ts.Fatalf("usage: %s %s\n%s", c.name, c.usage, c.doc)
+				fatalf(ts, "usage: %s %s\n%s", c.name, c.usage, c.doc)
 			}
 			c.run(ts, state(ts), fs, fs.Args())
 		}

@@ -1,10 +1,14 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tripcheck/tripcheck/wire"
 )
 
 // Finding is one fault a check found in a peer's bytes or behaviour. Its
@@ -64,8 +68,225 @@ type findingsKey struct{}
 // Every check that fails because of the peer calls fail, not ts.Fatalf;
 // ts.Fatalf stays for errors in the script itself.
 func fail(ts *testscript.TestScript, f Finding, format string, args ...any) {
-	if fs, ok := ts.Value(findingsKey{}).(*findings); ok {
-		fs.add(f)
+	msg := fmt.Sprintf(format, args...)
+	if st := stateOf(ts); st != nil {
+		st.findings.add(f)
+		st.setMessage(msg)
 	}
-	ts.Fatalf(format, args...)
+	ts.Fatalf("%s", msg)
+}
+
+// scriptState is what the runner keeps of one script run for its report:
+// the findings of its checks, and the message of the command that failed
+// it, said by that command (never read back from the log).
+type scriptState struct {
+	findings findings
+	mu       sync.Mutex
+	message  string
+	level    Level
+}
+
+func (st *scriptState) setMessage(msg string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.message = msg
+}
+
+func (st *scriptState) failMessage() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.message
+}
+
+func stateOf(ts *testscript.TestScript) *scriptState {
+	st, _ := ts.Value(findingsKey{}).(*scriptState)
+	return st
+}
+
+// fatalf ends the script's current step with a failure that is no peer's
+// fault (a script error, a setup failure): it has no finding, only its
+// message. It stands for ts.Fatalf in every command.
+func fatalf(ts *testscript.TestScript, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if st := stateOf(ts); st != nil {
+		st.setMessage(msg)
+	}
+	ts.Fatalf("%s", msg)
+}
+
+// must is the verb of a requirement at the scenario's level: "must" for a
+// MUST scenario, "should" for a SHOULD one, so that a SHOULD failure never
+// says "must".
+func must(ts *testscript.TestScript) string {
+	if st := stateOf(ts); st != nil && st.level == Should {
+		return "should"
+	}
+	return "must"
+}
+
+// faultError is an error caused by the peer, carrying its Finding, for
+// checks that return errors rather than end the script (the client suite's).
+type faultError struct {
+	f   Finding
+	msg string
+}
+
+func (e *faultError) Error() string { return e.msg }
+
+// fault makes a faultError: f for the report's causes, the message for
+// the log.
+func fault(f Finding, format string, args ...any) error {
+	return &faultError{f: f, msg: fmt.Sprintf(format, args...)}
+}
+
+// findingOf is the Finding an error carries, if it carries one.
+func findingOf(err error) (Finding, bool) {
+	var fe *faultError
+	if errors.As(err, &fe) {
+		return fe.f, true
+	}
+	return Finding{}, false
+}
+
+// failErr ends the script with err: a failure with a finding if err
+// carries one (see fault), else a failure of the script.
+func failErr(ts *testscript.TestScript, err error) {
+	if f, ok := findingOf(err); ok {
+		fail(ts, f, "%v", err)
+	}
+	fatalf(ts, "%v", err)
+}
+
+// noPlace is the Offset of a finding that has no place in a stream.
+const noPlace = -1
+
+// peerFinding is a finding with no place in a stream.
+func peerFinding(check, summary string) Finding {
+	return Finding{Check: check, Summary: summary, Offset: noPlace}
+}
+
+// replyChecks names the Check of each wire fault in a reply, and says it.
+var replyChecks = []struct {
+	err     error
+	check   string
+	summary string
+}{
+	{wire.ErrNoEndMarker, "reply/no-end-marker", "the reply has no end marker"},
+	{wire.ErrTruncated, "reply/cut-block", "the stream ends inside a block"},
+	{wire.ErrTrailingBytes, "reply/bytes-left-over", "a trip block has bytes left over after its fields"},
+	{wire.ErrPastEnd, "reply/field-past-block", "a trip field runs past the end of its block"},
+	{wire.ErrReservedSize, "reply/reserved-size", "a block has the reserved size 0xFFFF"},
+	{wire.ErrBlockTooLarge, "reply/block-too-large", "a block is larger than 65534 bytes"},
+	{wire.ErrInvalidTime, "reply/invalid-time", "a trip has a time out of range"},
+	{wire.ErrCorrupt, "reply/corrupt-field", "a trip field is corrupt"},
+}
+
+// replyFault is the first fault of a reply's framing and field encodings,
+// or its missing end marker, as an error carrying its Finding; nil for a
+// whole, valid reply. The message is FramingError's.
+// afterEndFault is the fault of a reply with bytes after its end marker,
+// or nil.
+func afterEndFault(obs *Observation) error {
+	err := obs.AfterEndError()
+	if err == nil {
+		return nil
+	}
+	return &faultError{f: Finding{Check: "reply/after-end", Summary: "the server sends bytes after the end marker", Offset: int64(obs.EndOffset + 2), Field: "after end"}, msg: err.Error()}
+}
+
+func replyFault(obs *Observation) error {
+	err := obs.FramingError()
+	if err == nil {
+		return nil
+	}
+	return &faultError{f: replyFinding(obs), msg: userText(err)}
+}
+
+// userText is an error's message without the wire package's prefix: a
+// user reads what is wrong with the peer's bytes, not which package found
+// it.
+func userText(err error) string {
+	return strings.TrimPrefix(err.Error(), "wire: ")
+}
+
+// replyFinding is the Finding of the first fault FramingError reports.
+func replyFinding(obs *Observation) Finding {
+	if len(obs.Bytes) == 0 && obs.How == EndSilence {
+		return peerFinding("reply/silent", "the server sends no reply")
+	}
+	// A stream that ends without a byte lacks the end marker like one
+	// that ends after whole trips: a reply of no trips is the end marker
+	// alone.
+	if len(obs.Faults) > 0 {
+		var de *wire.DecodeError
+		if errors.As(obs.Faults[0], &de) {
+			for _, c := range replyChecks {
+				if errors.Is(de, c.err) {
+					return Finding{Check: c.check, Summary: c.summary, Offset: de.Offset, Field: de.Field}
+				}
+			}
+			return Finding{Check: "reply/bad-block", Summary: strings.TrimPrefix(de.Err.Error(), "wire: "), Offset: de.Offset, Field: de.Field}
+		}
+		return peerFinding("reply/bad-block", "the reply does not decode")
+	}
+	if !obs.Ended && obs.OverBudget {
+		return Finding{Check: "reply/budget-exceeded", Summary: fmt.Sprintf("the reply runs past %d bytes without an end marker", ReplyBudget), Offset: ReplyBudget}
+	}
+	if !obs.Ended && obs.Cut != nil && obs.Cut.Size >= 0 {
+		return Finding{Check: "reply/cut-block", Summary: "the reply stops inside a block", Offset: obs.Cut.Offset}
+	}
+	if !obs.Ended {
+		return Finding{Check: "reply/no-end-marker", Summary: "the reply has no end marker", Offset: int64(len(obs.Bytes)), Field: "end"}
+	}
+	return peerFinding("reply/invalid-trip", "a trip has a value out of range")
+}
+
+// connectFinding is the fault of a server that cannot be reached in the
+// middle of a run (it was reachable when the run began): it is the same
+// cause as a failed probe (alive), whichever a scenario meets first.
+var connectFinding = peerFinding("conn/not-serving", "the server no longer serves")
+
+// exchangeFinding is the finding of an exchange that failed with err: the
+// reply's fault where a reply came, else check and summary (no connection,
+// or not a byte).
+func exchangeFinding(obs *Observation, err error, check, summary string) Finding {
+	if f, ok := findingOf(err); ok {
+		return f
+	}
+	if obs != nil && len(obs.Bytes) > 0 {
+		return replyFinding(obs)
+	}
+	return peerFinding(check, summary)
+}
+
+// requestChecks names the Check of each wire fault in a request.
+var requestChecks = []struct {
+	err     error
+	check   string
+	summary string
+}{
+	{wire.ErrPastEnd, "request/field-past-block", "a request field runs past the end of its block"},
+	{wire.ErrTrailingBytes, "request/bytes-left-over", "the request block has bytes left over after its fields"},
+	{wire.ErrUnknownType, "request/type-not-s", "the request's type is not 'S'"},
+	{wire.ErrBadFlag, "request/bad-flag", "the request's flag is neither 'D' nor 'A'"},
+	{wire.ErrInvalidTime, "request/invalid-time", "the request's time is out of range"},
+	{wire.ErrCorrupt, "request/corrupt-field", "a request field is corrupt"},
+}
+
+// requestFinding is the Finding of a decode error of a request, at stream
+// offset off (field where).
+func requestFinding(de *wire.DecodeError, off int64, where string) Finding {
+	for _, c := range requestChecks {
+		if errors.Is(de, c.err) {
+			return Finding{Check: c.check, Summary: c.summary, Offset: off, Field: where}
+		}
+	}
+	return Finding{Check: "request/malformed", Summary: "the request is not well-formed", Offset: off, Field: where}
+}
+
+// writeFinding is the fault of a server that stops reading (closes or
+// resets) while tripcheck writes a request; off is where the write began
+// in tripcheck's stream.
+func writeFinding(off int64) Finding {
+	return Finding{Check: "conn/write", Summary: "the server stops reading before the request is whole", Offset: off}
 }

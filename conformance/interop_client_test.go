@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/tripcheck/tripcheck/conformance"
@@ -16,6 +17,17 @@ import (
 // client has no timeout at all). With --timeout-ms 2000 it meets them, as
 // TestQtClient shows.
 var qtClientShoulds = []string{"stall/before-reply", "stall/mid-reply"}
+
+// qtClientMayFail are the SHOULDs the book's client fails or passes
+// depending on how the bytes arrive: like the book it reads a trip's fields
+// without checking the stream status, so a block too short for them (size
+// 3, size 0) or trips in the other profile's layout read on into the next
+// block; whether that block, or the end marker, is already there when it
+// reads decides between garbage rows and an error.
+var qtClientMayFail = []string{
+	"bad/block-size-0/coalesced", "bad/block-size-0/fragmented", "bad/block-size-0/whole",
+	"bad/garbage-size", "bad/other-profile",
+}
 
 // qtClientTemplate is the exec template of interop/qt's tripclient.
 func qtClientTemplate(bin, version, extra string) string {
@@ -42,13 +54,19 @@ func TestQtClient(t *testing.T) {
 				t.Fatal(err)
 			}
 			failed := clientByStatus(rep, conformance.Fail)
-			if !reflect.DeepEqual(failed, qtClientShoulds) {
+			var always []string
+			for _, id := range failed {
+				if !slices.Contains(qtClientMayFail, id) {
+					always = append(always, id)
+				}
+			}
+			if !reflect.DeepEqual(always, qtClientShoulds) {
 				for _, r := range rep.Results {
 					if r.Status == conformance.Fail {
 						t.Logf("%s: %s\n%s", r.ID, r.Message, r.Log)
 					}
 				}
-				t.Errorf("failed %v, want exactly %v", failed, qtClientShoulds)
+				t.Errorf("failed %v, want %v and at most %v", failed, qtClientShoulds, qtClientMayFail)
 			}
 			for _, r := range rep.Results {
 				if r.Status == conformance.Fail && r.Level == conformance.Must {
@@ -64,7 +82,7 @@ func TestQtClient(t *testing.T) {
 			// time; and its profile is detected from its request.
 			rep, err = conformance.RunClient(context.Background(), conformance.ClientOptions{
 				Exec: qtClientTemplate(bin, tc.version, " --timeout-ms 2000"), Strict: true, Seed: seed,
-				Run: []string{"stall", "request/default"},
+				Run: []string{"stall/before-reply", "stall/mid-reply", "request/default"},
 			})
 			if err != nil {
 				t.Fatal(err)

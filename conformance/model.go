@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -37,7 +38,7 @@ func (l *Level) UnmarshalText(b []byte) error {
 	case "SHOULD":
 		*l = Should
 	default:
-		return fmt.Errorf("conformance: level %q: want MUST or SHOULD", b)
+		return fmt.Errorf("level %q: want MUST or SHOULD", b)
 	}
 	return nil
 }
@@ -49,6 +50,9 @@ const (
 	Pass Status = "pass"
 	Fail Status = "fail"
 	Skip Status = "skip"
+	// Flaky: a time-dependent scenario failed, then passed when run again
+	// (--retries). It does not fail the run, and is never shown as a pass.
+	Flaky Status = "flaky"
 )
 
 // Scenario is one check: a testscript file and what it claims.
@@ -73,6 +77,13 @@ type Scenario struct {
 	Script []byte
 	// Golden marks scenarios that run only with --golden book.
 	Golden bool
+	// Timed marks a scenario whose verdict depends on time (a silence
+	// window, a stall, a latency bound, a deadline): it runs first, and
+	// again when it fails (--retries).
+	Timed bool
+	// Wait is the longest wait the script names (-within 1500ms): the
+	// scenarios that wait longest start first.
+	Wait time.Duration
 }
 
 // Result is what running one scenario gave. Results are values: the runner
@@ -94,6 +105,14 @@ type Result struct {
 	// first is the one that failed the scenario. Empty for a failure of
 	// the script itself or of a check that has no finding yet.
 	Findings []Finding `json:"findings,omitempty"`
+	// Wire is what went over the wire, as it happened (see Trace): bounded,
+	// with a gap event where events were dropped.
+	Wire []WireEvent `json:"wire,omitempty"`
+	// Interrupted marks a scenario cut short or never run because the run
+	// was interrupted (Ctrl-C); its Status is Skip.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Retries is how many times the scenario ran again after failing.
+	Retries int `json:"retries,omitempty"`
 	// Log is the script's log of the failing phase (the whole log with -v).
 	Log      string        `json:"log,omitempty"`
 	Duration time.Duration `json:"-"`
@@ -115,6 +134,10 @@ type Summary struct {
 	Passed  int `json:"passed"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
+	// Flaky counts scenarios that failed, then passed when run again.
+	Flaky int `json:"flaky"`
+	// Interrupted counts the scenarios Ctrl-C cut short or left unrun.
+	Interrupted int `json:"interrupted"`
 	// FailedRequired counts the failures that make the run fail.
 	FailedRequired int `json:"failed_required"`
 	// UnexpectedPasses counts --expect-fail scenarios that passed.
@@ -136,12 +159,44 @@ type Report struct {
 	Started     time.Time     `json:"started"`
 	Duration    time.Duration `json:"-"`
 	DurationMS  float64       `json:"duration_ms"`
-	Results     []Result      `json:"results"`
-	Summary     Summary       `json:"summary"`
+	// Interrupted says the run was stopped (Ctrl-C) before its end: the
+	// report is partial.
+	Interrupted bool     `json:"interrupted,omitempty"`
+	Results     []Result `json:"results"`
 	// Streamed marks a report whose results went to a [ResultSink] as they
 	// were made, for runs too large to hold: Results is empty and Summary
 	// counts them.
 	Streamed bool `json:"-"`
+	// Causes group the failures by root cause, most failures first.
+	Causes  []Cause `json:"causes"`
+	Summary Summary `json:"summary"`
+	// Slowest is the duration of the slowest scenario, beside Duration:
+	// the floor of the run's wall time.
+	Slowest   time.Duration `json:"-"`
+	SlowestMS float64       `json:"slowest_ms"`
+}
+
+// Cause is one root cause of failures: the Check of the findings that
+// failed the scenarios in IDs (in report order).
+type Cause struct {
+	Check   string   `json:"id"`
+	Summary string   `json:"summary"`
+	IDs     []string `json:"scenarios"`
+	// First is where the cause was first seen: the first of IDs, and the
+	// offset of its finding there (-1: no place in a stream).
+	First  string `json:"first"`
+	Offset int64  `json:"offset"`
+	Field  string `json:"field,omitempty"`
+}
+
+// String says the cause in one line: "the reply has no end marker (first
+// in valid/ascii/whole, offset 105)".
+func (c Cause) String() string {
+	where := "first in " + c.First
+	if c.Offset >= 0 {
+		where += fmt.Sprintf(", offset %d", c.Offset)
+	}
+	return c.Summary + " (" + where + ")"
 }
 
 // ResultSink takes a report's results as they are made, so that a run over
@@ -162,8 +217,39 @@ func (r *Report) Tally() {
 	var s Summary
 	for _, res := range r.Results {
 		s.Count(res)
+		if res.Interrupted {
+			r.Interrupted = true
+		}
+		if res.Duration > r.Slowest {
+			r.Slowest = res.Duration
+		}
 	}
 	r.Summary = s
+	r.SlowestMS = float64(r.Slowest.Microseconds()) / 1000
+	r.Causes = causes(r.Results)
+}
+
+// causes groups failed scenarios by the Check of the finding that failed
+// each (its first); failures without a finding are in no cause. The causes
+// come most failures first, then in the order first seen.
+func causes(results []Result) []Cause {
+	out := []Cause{} // [] in JSON when there are none
+	index := map[string]int{}
+	for _, res := range results {
+		if res.Status != Fail || len(res.Findings) == 0 {
+			continue
+		}
+		f := res.Findings[0]
+		i, ok := index[f.Check]
+		if !ok {
+			i = len(out)
+			index[f.Check] = i
+			out = append(out, Cause{Check: f.Check, Summary: f.Summary, First: res.ID, Offset: f.Offset, Field: f.Field})
+		}
+		out[i].IDs = append(out[i].IDs, res.ID)
+	}
+	sort.SliceStable(out, func(a, b int) bool { return len(out[a].IDs) > len(out[b].IDs) })
+	return out
 }
 
 // Count adds one result to the counts.
@@ -181,6 +267,11 @@ func (s *Summary) Count(res Result) {
 		}
 	case Skip:
 		s.Skipped++
+	case Flaky:
+		s.Flaky++
+	}
+	if res.Interrupted {
+		s.Interrupted++
 	}
 }
 

@@ -222,7 +222,7 @@ func (o *Observation) FramingError() error {
 	if !o.Ended {
 		switch o.How {
 		case EndBudget:
-			return fmt.Errorf("%w (%d bytes): %s and no end marker, more than any reply needs; reading stopped", ErrOverBudget, ReplyBudget, plural(o.TripCount, "trip"))
+			return fmt.Errorf("%w (%d bytes): %s and no end marker, more than any reply needs; reading stopped", ErrOverBudget, ReplyBudget, plural(o.TripCount, "trip", "trips"))
 		case EndSilence:
 			return fmt.Errorf("no end marker after %d bytes: the server went silent for %v", len(o.Bytes), o.Elapsed.Round(time.Millisecond))
 		case EndError:
@@ -301,7 +301,7 @@ func (o *Observation) AfterEndError() error {
 // Summary is a one-line account of the observation, for logs.
 func (o *Observation) Summary() string {
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%d bytes", len(o.Bytes)), plural(o.TripCount, "trip"))
+	parts = append(parts, fmt.Sprintf("%d bytes", len(o.Bytes)), plural(o.TripCount, "trip", "trips"))
 	if o.Ended {
 		parts = append(parts, "end marker at "+fmt.Sprint(o.EndOffset))
 	} else {
@@ -309,17 +309,9 @@ func (o *Observation) Summary() string {
 	}
 	parts = append(parts, "then "+string(o.How))
 	if len(o.Faults) > 0 {
-		parts = append(parts, plural(o.FaultCount, "fault"))
+		parts = append(parts, plural(o.FaultCount, "fault", "faults"))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// plural says "1 fault", "2 faults".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Caps of the wire log of one reply.

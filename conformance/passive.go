@@ -263,6 +263,10 @@ type sessionCheck struct {
 	reqValid   bool  // and valid
 	// The reply.
 	rep replyView
+
+	// wire is the session's trace, made at its first failure and shared
+	// by the results that fail.
+	wire []WireEvent
 }
 
 type reqState int
@@ -412,6 +416,12 @@ func (c *sessionCheck) result(check string, status Status, msg, log string) {
 		Status:      status,
 		Required:    def.level == Must || c.o.Strict,
 		Message:     msg,
+	}
+	if status == Fail && c.wire == nil {
+		c.wire = SessionWire(c.s)
+	}
+	if status == Fail {
+		r.Wire = c.wire
 	}
 	if status != Pass || log != "" {
 		r.Log = c.sessionHeader()

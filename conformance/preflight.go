@@ -263,5 +263,5 @@ func quoteBytes(b []byte) string {
 	if n < len(b) {
 		hex += " …"
 	}
-	return fmt.Sprintf("%s (%s)", plural(len(b), "byte"), hex)
+	return fmt.Sprintf("%s (%s)", plural(len(b), "byte", "bytes"), hex)
 }

@@ -175,9 +175,11 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	}()
 	p, note := pcap.SessionProfile(s, o.Profile)
 	var log strings.Builder
+	trace := new(Trace).begin()
 	fmt.Fprintf(&log, "session %d: %v → %v, packets %d–%d, profile %v (%s)\n", s.Index, s.Client, s.Server, s.FirstPacket, s.LastPacket, p, note)
 	finish := func(st Status, msg string) Result {
 		res.Status, res.Message, res.Log = st, msg, strings.TrimRight(log.String(), "\n")
+		res.Wire = trace.Events()
 		return res
 	}
 	req := s.Up.Contiguous()
@@ -200,7 +202,7 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 		return finish(Fail, fmt.Sprintf("cannot connect: %v", err))
 	}
 	defer nc.Close()
-	sc, err := shape.NewConn(nc, sh, shape.WithWriteTimeout(timeout))
+	sc, err := shape.NewConn(trace.Conn("c", nc), sh, shape.WithWriteTimeout(timeout))
 	if err != nil {
 		return finish(Fail, err.Error())
 	}
@@ -214,7 +216,7 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 			return finish(Fail, fmt.Sprintf("half-closing after the request: %v", err))
 		}
 	}
-	obs := ObserveReply(nc, p, time.Now().Add(timeout), timeout, func(f string, a ...any) { fmt.Fprintf(&log, f+"\n", a...) })
+	obs := ObserveReply(trace.Conn("c", nc), p, time.Now().Add(timeout), timeout, func(f string, a ...any) { fmt.Fprintf(&log, f+"\n", a...) })
 	fmt.Fprintf(&log, "live reply: %s\n", obs.Summary())
 	want := s.Down.Contiguous()
 	complete := s.Down.Complete() || len(want) == 0 && int64(len(want)) == s.Down.Len
@@ -224,7 +226,7 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	capEnd := capturedEnding(s.Down)
 	if obs.OverBudget {
 		// Its trip count, framing and ending say nothing more.
-		return finish(Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", ReplyBudget, plural(obs.TripCount, "trip")))
+		return finish(Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", ReplyBudget, plural(obs.TripCount, "trip", "trips")))
 	}
 	var diffs []string
 	switch o.Compare {
@@ -236,6 +238,7 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 			got = got[:len(want)]
 		}
 		if err := Compare(want, got, p, wire.Replies); err != nil {
+			trace.Conn("c", nc).Diverge(err)
 			var m *Mismatch
 			if errors.As(err, &m) {
 				log.WriteString(m.Error() + "\n")

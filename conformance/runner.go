@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,10 @@ type runConfig struct {
 	golden    bool
 	expect    map[string]bool
 	progress  func(Result)
-	cmds      map[string]func(ts *testscript.TestScript, neg bool, args []string)
+	// retries is how many times a failed time-dependent scenario runs
+	// again (--retries); a fail then a pass is Flaky.
+	retries int
+	cmds    map[string]func(ts *testscript.TestScript, neg bool, args []string)
 	// setup prepares a script's environment and state.
 	setup func(env *testscript.Env, sc *Scenario, seed int64) error
 }
@@ -67,35 +71,109 @@ func scenarioSeed(seed int64, id string) int64 {
 func fileName(id string) string { return strings.ReplaceAll(id, "/", "~") + ".txtar" }
 
 // run runs the scenarios with testscript.RunT and returns their results in
-// scenario order.
+// scenario order. The scenarios that may take longest start first (the
+// longest waits, then those that make many connections or paced writes,
+// then the other time-dependent ones), so that the run takes about as long
+// as its slowest scenario. A failed time-dependent scenario runs again, up
+// to c.retries times; a failure then a pass is Flaky.
 func (c *runConfig) run(ctx context.Context) ([]Result, error) {
-	dir, err := os.MkdirTemp("", "tripcheck-")
-	if err != nil {
+	results := make([]Result, len(c.scenarios))
+	order := make([]int, len(c.scenarios))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := &c.scenarios[order[a]], &c.scenarios[order[b]]
+		if x.Wait != y.Wait {
+			return x.Wait > y.Wait
+		}
+		if hx, hy := reHeavy.Match(x.Script), reHeavy.Match(y.Script); hx != hy {
+			return hx
+		}
+		return x.Timed && !y.Timed
+	})
+	if err := c.runSome(ctx, order, func(i int, r Result) {
+		results[i] = r
+		if c.progress != nil && !c.retry(ctx, r, i) {
+			c.progress(r)
+		}
+	}); err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	byName := map[string]*Scenario{}
-	var files []string
-	for i := range c.scenarios {
-		sc := &c.scenarios[i]
-		name := fileName(sc.ID)
-		if byName[strings.TrimSuffix(name, ".txtar")] != nil {
-			return nil, fmt.Errorf("conformance: scenario %s twice", sc.ID)
+	for try := 0; try < c.retries; try++ {
+		var again []int
+		for i, r := range results {
+			if c.retry(ctx, r, i) {
+				again = append(again, i)
+			}
 		}
-		byName[strings.TrimSuffix(name, ".txtar")] = sc
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, sc.Script, 0o644); err != nil {
+		if len(again) == 0 {
+			break
+		}
+		last := try == c.retries-1
+		err := c.runSome(ctx, again, func(i int, r Result) {
+			first := results[i]
+			switch {
+			case r.Interrupted:
+				first.Interrupted = true
+				results[i] = first
+			case r.Status == Pass:
+				r.Status = Flaky
+				r.Message = "failed, then passed when run again: " + first.Message
+				r.Findings = first.Findings
+				r.Log = first.Log + "\n--- run again:\n" + r.Log
+				r.Retries = first.Retries + 1
+				results[i] = r
+			default:
+				r.Retries = first.Retries + 1
+				results[i] = r
+			}
+			if c.progress != nil && (last || !c.retry(ctx, results[i], i)) {
+				c.progress(results[i])
+			}
+		})
+		if err != nil {
 			return nil, err
 		}
+	}
+	return results, nil
+}
+
+// reHeavy finds the commands that make many connections or many paced
+// writes: after the longest waits, these scenarios take longest.
+var reHeavy = regexp.MustCompile(`(?m)^\s*(random-splits|each-offset|clients|sweep)\b|-shape bytes-1|-variant \$VARIANT|-variant fragmented`)
+
+// retry says whether result r of scenario i runs again: a failure of a
+// time-dependent scenario, while retries are left and the run goes on.
+func (c *runConfig) retry(ctx context.Context, r Result, i int) bool {
+	return r.Status == Fail && !r.Interrupted && c.scenarios[i].Timed && r.Retries < c.retries && ctx.Err() == nil
+}
+
+// runSome runs the scenarios of the indices, in that order, and gives each
+// result to done as it finishes.
+func (c *runConfig) runSome(ctx context.Context, indices []int, done func(int, Result)) error {
+	if len(indices) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "tripcheck-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	byName := map[string]int{}
+	var files []string
+	for _, i := range indices {
+		sc := &c.scenarios[i]
+		name := fileName(sc.ID)
+		if _, dup := byName[strings.TrimSuffix(name, ".txtar")]; dup {
+			return fmt.Errorf("scenario %s twice", sc.ID)
+		}
+		byName[strings.TrimSuffix(name, ".txtar")] = i
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, sc.Script, 0o644); err != nil {
+			return err
+		}
 		files = append(files, p)
-	}
-	results := make([]Result, len(c.scenarios))
-	index := map[*Scenario]int{}
-	for i := range c.scenarios {
-		index[&c.scenarios[i]] = i
-	}
-	if len(files) == 0 {
-		return results, nil
 	}
 	parallel := c.parallel
 	if parallel <= 0 {
@@ -106,17 +184,17 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 		sem:     make(chan struct{}, parallel),
 		verbose: c.verbose,
 		byName:  byName,
-		done: func(sc *Scenario, r Result) {
-			r.Log = cleanLog(r.Log, dir)
-			results[index[sc]] = c.finish(sc, r)
-			if c.progress != nil {
-				c.progress(results[index[sc]])
-			}
+		done: func(st *scriptT, r Result) {
+			sc := &c.scenarios[st.index]
+			r.Log = cleanLog(r.Log, dir, sc.ID, st.envLines)
+			done(st.index, c.finish(sc, r))
 		},
 	}
+	stop := context.AfterFunc(ctx, root.interrupt)
+	defer stop()
 	work, err := os.MkdirTemp(dir, "work-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p := testscript.Params{
 		Files:       files,
@@ -125,20 +203,37 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 		Setup: func(env *testscript.Env) error {
 			st, ok := env.T().(*scriptT)
 			if !ok {
-				return errors.New("conformance: scripts run only under the conformance runner")
+				return errors.New("scripts run only under the conformance runner")
 			}
-			env.Values[findingsKey{}] = &st.findings
-			return c.setup(env, st.sc, scenarioSeed(c.seed, st.sc.ID))
+			sc := &c.scenarios[st.index]
+			st.state.level = sc.Level
+			env.Values[findingsKey{}] = &st.state
+			env.Values[traceKey{}] = st.trace.begin()
+			if err := c.setup(env, sc, scenarioSeed(c.seed, sc.ID)); err != nil {
+				return err
+			}
+			// What testscript prints of the environment with -v is
+			// left out of the log: it is the engine's, not the check's.
+			st.envLines = map[string]bool{"WORK": true}
+			for _, v := range env.Vars {
+				name, _, _ := strings.Cut(v, "=")
+				st.envLines[name] = true
+			}
+			// A step in flight ends at once on Ctrl-C: its connections
+			// and processes close.
+			for _, v := range env.Values {
+				if cl, ok := v.(interface{ closeAll() }); ok {
+					root.onInterrupt(st, cl.closeAll)
+				}
+			}
+			return nil
 		},
 		RequireUniqueNames: true,
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		p.Deadline = dl
 	}
-	if err := root.runAll(p); err != nil {
-		return nil, err
-	}
-	return results, nil
+	return root.runAll(p)
 }
 
 // finish completes a result from its scenario and the run's settings.
@@ -147,39 +242,39 @@ func (c *runConfig) finish(sc *Scenario, r Result) Result {
 	r.Required = sc.Level == Must || c.strict
 	r.ExpectedFailure = c.expect[sc.ID]
 	r.DurationMS = float64(r.Duration.Microseconds()) / 1000
-	if r.Status == Fail && r.Message == "" {
-		r.Message = failMessage(r.Log)
-	}
 	return r
 }
 
-// cleanLog drops testscript's WORK line and the temporary directory from
-// script names, so that logs name scenarios, not paths.
-func cleanLog(log, dir string) string {
+// cleanLog makes a script's log name its scenario, never its temporary
+// file: it drops testscript's WORK line, the temporary directory, and the
+// environment testscript lists first with -v (NAME=value lines of the
+// names in env, then a blank line), and writes the file name as the
+// scenario ID.
+func cleanLog(log, dir, id string, env map[string]bool) string {
 	log = strings.ReplaceAll(log, dir+string(filepath.Separator), "")
+	log = strings.ReplaceAll(log, fileName(id), id)
+	lines := strings.Split(log, "\n")
+	if len(env) > 0 {
+		// The environment block comes first and ends with a blank line.
+		i := 0
+		for i < len(lines) {
+			name, _, ok := strings.Cut(strings.TrimSpace(lines[i]), "=")
+			if !ok || !env[name] {
+				break
+			}
+			i++
+		}
+		if i > 0 && i < len(lines) && strings.TrimSpace(lines[i]) == "" {
+			lines = lines[i+1:]
+		}
+	}
 	var out []string
-	for _, line := range strings.Split(log, "\n") {
+	for _, line := range lines {
 		if !strings.HasPrefix(strings.TrimSpace(line), "WORK=") {
 			out = append(out, line)
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-var reFail = regexp.MustCompile(`(?m)^FAIL: [^:\n]*:\d+: (.*)$`)
-
-// failMessage is the reason testscript gave for the failure: the text of its
-// last FAIL line.
-func failMessage(log string) string {
-	m := reFail.FindAllStringSubmatch(log, -1)
-	if len(m) == 0 {
-		if s := strings.TrimSpace(log); s != "" {
-			lines := strings.Split(s, "\n")
-			return lines[len(lines)-1]
-		}
-		return "failed"
-	}
-	return m[len(m)-1][1]
 }
 
 // rootT is the testscript.T of a whole run: it runs each script's T in a
@@ -188,11 +283,39 @@ type rootT struct {
 	ctx     context.Context
 	sem     chan struct{}
 	verbose bool
-	byName  map[string]*Scenario
-	done    func(*Scenario, Result)
+	byName  map[string]int
+	done    func(*scriptT, Result)
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	fatal   string
+	// closers end the steps in flight of each running script.
+	closers map[*scriptT][]func()
+}
+
+// onInterrupt registers f to end st's steps in flight on Ctrl-C.
+func (r *rootT) onInterrupt(st *scriptT, f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closers == nil {
+		r.closers = map[*scriptT][]func(){}
+	}
+	r.closers[st] = append(r.closers[st], f)
+	if r.ctx.Err() != nil {
+		go f()
+	}
+}
+
+// interrupt ends the steps in flight of every running script.
+func (r *rootT) interrupt() {
+	r.mu.Lock()
+	var fs []func()
+	for _, list := range r.closers {
+		fs = append(fs, list...)
+	}
+	r.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
 }
 
 func (r *rootT) runAll(p testscript.Params) (err error) {
@@ -206,7 +329,7 @@ func (r *rootT) runAll(p testscript.Params) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fatal != "" {
-		return errors.New("conformance: " + r.fatal)
+		return errors.New(r.fatal)
 	}
 	return nil
 }
@@ -225,15 +348,19 @@ func (r *rootT) Verbose() bool   { return r.verbose }
 
 // Run starts one script once a slot is free.
 func (r *rootT) Run(name string, f func(testscript.T)) {
-	sc := r.byName[name]
-	if sc == nil {
+	index, ok := r.byName[name]
+	if !ok {
 		r.Fatal("no scenario for script " + name)
 	}
-	st := &scriptT{name: name, sc: sc, verbose: r.verbose}
-	select {
-	case r.sem <- struct{}{}:
-	case <-r.ctx.Done():
-		r.done(sc, Result{Status: Skip, Message: "run interrupted"})
+	st := &scriptT{name: name, index: index, verbose: r.verbose}
+	if r.ctx.Err() == nil {
+		select {
+		case r.sem <- struct{}{}:
+		case <-r.ctx.Done():
+		}
+	}
+	if r.ctx.Err() != nil {
+		r.done(st, Result{Status: Skip, Interrupted: true, Message: "not run: interrupted"})
 		return
 	}
 	r.wg.Add(1)
@@ -241,17 +368,28 @@ func (r *rootT) Run(name string, f func(testscript.T)) {
 		start := time.Now()
 		defer func() {
 			<-r.sem
-			res := Result{Status: Pass, Duration: time.Since(start), Log: st.log.String(), Findings: st.findings.all()}
+			res := Result{Status: Pass, Duration: time.Since(start), Log: st.log.String(), Findings: st.state.findings.all(), Wire: st.trace.Events()}
 			switch {
 			case st.failed:
-				res.Status = Fail
+				res.Status, res.Message = Fail, st.state.failMessage()
+				if res.Message == "" {
+					res.Message = "the script failed (see its log)"
+				}
 			case st.skipped:
 				res.Status, res.Message = Skip, st.skipMsg
 			}
 			if rec := st.panicked; rec != nil {
 				res.Status, res.Message = Fail, fmt.Sprintf("internal error: %v", rec)
 			}
-			r.done(sc, res)
+			if r.ctx.Err() != nil && res.Status != Pass {
+				// Cut short by Ctrl-C: no verdict.
+				res.Status, res.Interrupted, res.Findings = Skip, true, nil
+				res.Message = "interrupted"
+			}
+			r.mu.Lock()
+			delete(r.closers, st)
+			r.mu.Unlock()
+			r.done(st, res)
 			r.wg.Done()
 		}()
 		st.run(f)
@@ -261,7 +399,7 @@ func (r *rootT) Run(name string, f func(testscript.T)) {
 // scriptT is the testscript.T of one script.
 type scriptT struct {
 	name     string
-	sc       *Scenario
+	index    int // of the scenario in the run's list
 	verbose  bool
 	mu       sync.Mutex
 	log      strings.Builder
@@ -269,8 +407,11 @@ type scriptT struct {
 	skipped  bool
 	skipMsg  string
 	panicked any
-	// findings are what the script's checks found (see fail).
-	findings findings
+	// state is what the script's checks found and said (see fail).
+	state scriptState
+	// envLines are the script's environment as testscript lists it.
+	envLines map[string]bool
+	trace    Trace // the wire trace (see Trace)
 }
 
 // run calls f, which ends by returning or by runtime.Goexit (FailNow, Skip).

@@ -50,6 +50,9 @@ type ServerOptions struct {
 	Verbose bool
 	// Progress, if set, gets each result as it completes.
 	Progress func(Result)
+	// Retries is how many times a failed time-dependent scenario runs
+	// again (--retries); a fail then a pass is reported Flaky.
+	Retries int
 }
 
 func (o *ServerOptions) timeout() time.Duration {
@@ -136,6 +139,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 		golden:    o.Golden != nil,
 		expect:    o.ExpectFail,
 		progress:  o.Progress,
+		retries:   o.Retries,
 		cmds:      serverCommands(),
 		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
 			if sc.Golden && o.Golden == nil {
@@ -150,6 +154,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 				golden:  o.Golden,
 				t:       env.T(),
 				peers:   map[string]*peer{},
+				trace:   traceOf(env.Values),
 			}
 			env.Values[sessionKey{}] = s
 			env.Setenv("TARGET", o.Target)
@@ -185,6 +190,10 @@ type Detection struct {
 	// end marker, with trips in a profile or no trips at all. Without it
 	// the server sent nothing a Trip client could read.
 	Decoded bool
+	// Fault is what was wrong with the first probe reply that had bytes
+	// but did not tell the profile: the cause a failure of detection
+	// shares with the reply checks.
+	Fault *Finding
 }
 
 // DetectServerProfile asks the server the book's example in each profile
@@ -194,13 +203,19 @@ type Detection struct {
 func DetectServerProfile(ctx context.Context, target string, timeout time.Duration) Detection {
 	var notes []string
 	decoded := false
+	var fault *Finding
 	for _, p := range wire.Profiles {
 		req := DefaultRequest()
 		obs, err := exchange(ctx, target, p, &req, timeout)
 		if err != nil {
 			first, _, _ := strings.Cut(err.Error(), "\n")
 			notes = append(notes, fmt.Sprintf("%v probe: %s", p, first))
-			continue
+			// A reply that goes wrong after its first trip block (no end
+			// marker, bytes after it) still tells the profile: that fault
+			// is another check's, not a second cause here.
+			if obs == nil || len(obs.Bytes) == 0 {
+				continue
+			}
 		}
 		got, why := tripsProfile(obs.Bytes)
 		if got == 0 && len(obs.Faults) == 0 && obs.TripCount == 0 {
@@ -208,6 +223,10 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 		}
 		if got == 0 {
 			notes = append(notes, fmt.Sprintf("%v probe: %s", p, why))
+			if fault == nil && len(obs.Bytes) > 0 && replyFault(obs) != nil {
+				f := replyFinding(obs)
+				fault = &f
+			}
 			continue
 		}
 		if got == p {
@@ -230,7 +249,7 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 	for _, n := range notes {
 		note += "; " + n
 	}
-	return Detection{Profile: wire.Qt4, Note: note, Decoded: decoded}
+	return Detection{Profile: wire.Qt4, Note: note, Decoded: decoded, Fault: fault}
 }
 
 // tripsProfile detects the profile of the first trip block of a reply.
@@ -262,6 +281,7 @@ func exchange(ctx context.Context, target string, p wire.Profile, r *wire.Reques
 		return nil, err
 	}
 	defer c.Close()
+	c = traceFrom(ctx).Conn("probe", c)
 	b, err := wire.Encoder{Profile: p, AllowIllegalWrites: true}.AppendRequest(nil, r)
 	if err != nil {
 		return nil, err

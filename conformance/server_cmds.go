@@ -31,6 +31,7 @@ type session struct {
 	t       testscript.T // the script's, to skip from a command
 	mu      sync.Mutex
 	peers   map[string]*peer
+	trace   *Trace // the wire trace: wrap a conn with trace.Conn where it is used
 }
 
 // peer is one connection of a script to the server under test.
@@ -80,11 +81,11 @@ func (s *session) get(ts *testscript.TestScript, name string, dial bool) *peer {
 		return p
 	}
 	if !dial {
-		ts.Fatalf("no connection %q: dial or send first", name)
+		fatalf(ts, "no connection %q: dial or send first", name)
 	}
 	c, err := s.dial(context.Background())
 	if err != nil {
-		ts.Fatalf("%v", err)
+		fail(ts, connectFinding, "%v", err)
 	}
 	ts.Logf("dialled %s: %s -> %s", name, c.LocalAddr(), c.RemoteAddr())
 	p = &peer{name: name, conn: c, profile: s.profile}
@@ -122,13 +123,13 @@ func durFlag(fs *flag.FlagSet, name string, def time.Duration) time.Duration {
 func (s *session) buildRequest(ts *testscript.TestScript, fs *flag.FlagSet, args []string) (wire.Request, wire.Profile, []byte) {
 	r := DefaultRequest()
 	if err := ParseRequestFields(&r, args); err != nil {
-		ts.Fatalf("%v\n%s", err, fieldsHelp)
+		fatalf(ts, "%v\n%s", err, fieldsHelp)
 	}
 	p := s.profile
 	if f := fs.Lookup("profile"); f != nil && f.Value.String() != "" {
 		var err error
 		if p, err = wire.ParseProfile(f.Value.String()); err != nil {
-			ts.Fatalf("%v", err)
+			fatalf(ts, "%v", err)
 		}
 	}
 	e := wire.Encoder{Profile: p, AllowIllegalWrites: true}
@@ -138,13 +139,13 @@ func (s *session) buildRequest(ts *testscript.TestScript, fs *flag.FlagSet, args
 	if f := fs.Lookup("trailing"); f != nil && f.Value.String() != "" {
 		b, err := hex.DecodeString(f.Value.String())
 		if err != nil {
-			ts.Fatalf("-trailing: %v", err)
+			fatalf(ts, "-trailing: %v", err)
 		}
 		e.Trailing = b
 	}
 	b, err := e.AppendRequest(nil, &r)
 	if err != nil {
-		ts.Fatalf("cannot encode %v: %v", r.String(), err)
+		fatalf(ts, "cannot encode %v: %v", r.String(), err)
 	}
 	return r, p, b
 }
@@ -162,15 +163,15 @@ func (s *session) variantShape(ts *testscript.TestScript, v string) (sh shape.Sh
 	case "coalesced":
 		return shape.Shape{}, 2
 	}
-	ts.Fatalf("unknown variant %q (want whole, fragmented or coalesced)", v)
+	fatalf(ts, "unknown variant %q (want whole, fragmented or coalesced)", v)
 	return
 }
 
 // write sends b on p in shape sh, logging it.
 func (s *session) write(ts *testscript.TestScript, p *peer, b []byte, sh shape.Shape, what string) {
-	w, err := shape.NewWriter(p.conn, sh, shape.WithWriteTimeout(s.timeout))
+	w, err := shape.NewWriter(s.trace.Conn(p.name, p.conn), sh, shape.WithWriteTimeout(s.timeout))
 	if err != nil {
-		ts.Fatalf("shape %v: %v", sh, err)
+		fatalf(ts, "shape %v: %v", sh, err)
 	}
 	pieces, _ := sh.Pieces(len(b))
 	ts.Logf("> %s %d bytes at %d as %v %v: %x (%s)", p.name, len(b), p.sent, sh, pieces, b, what)
@@ -179,7 +180,7 @@ func (s *session) write(ts *testscript.TestScript, p *peer, b []byte, sh shape.S
 		err = w.Flush()
 	}
 	if err != nil && !errors.Is(err, shape.ErrTruncated) {
-		ts.Fatalf("write to the server failed: %v", err)
+		fail(ts, writeFinding(int64(p.sent)), "write to the server failed: %v", err)
 	}
 	p.sent += len(b)
 	if sh.Truncate {
@@ -190,7 +191,7 @@ func (s *session) write(ts *testscript.TestScript, p *peer, b []byte, sh shape.S
 }
 
 func serverCommandList() []command[*session] {
-	return []command[*session]{
+	return append([]command[*session]{
 		{
 			name:  "dial",
 			usage: "[-c NAME]",
@@ -198,13 +199,13 @@ func serverCommandList() []command[*session] {
 			flags: func(fs *flag.FlagSet) { fs.String("c", "c", "connection name") },
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				if len(args) != 0 {
-					ts.Fatalf("usage: dial [-c NAME]")
+					fatalf(ts, "usage: dial [-c NAME]")
 				}
 				s.mu.Lock()
 				_, open := s.peers[str(fs, "c")]
 				s.mu.Unlock()
 				if open {
-					ts.Fatalf("connection %q is already open", str(fs, "c"))
+					fatalf(ts, "connection %q is already open", str(fs, "c"))
 				}
 				s.get(ts, str(fs, "c"), true)
 			},
@@ -236,7 +237,7 @@ func serverCommandList() []command[*session] {
 				if v := str(fs, "shape"); v != "" {
 					var err error
 					if sh, err = shape.Parse(v); err != nil {
-						ts.Fatalf("%v", err)
+						fatalf(ts, "%v", err)
 					}
 				}
 				if n := intFlag(fs, "repeat"); n > 1 {
@@ -250,7 +251,7 @@ func serverCommandList() []command[*session] {
 				if v := str(fs, "after"); v != "" {
 					after, err := hex.DecodeString(v)
 					if err != nil {
-						ts.Fatalf("-after: %v", err)
+						fatalf(ts, "-after: %v", err)
 					}
 					b = append(b, after...)
 					what += fmt.Sprintf(" and %d more bytes", len(after))
@@ -262,7 +263,7 @@ func serverCommandList() []command[*session] {
 				}
 				if n := intFlag(fs, "prefix"); n >= 0 {
 					if n > len(b) {
-						ts.Fatalf("-prefix %d: the request has only %d bytes", n, len(b))
+						fatalf(ts, "-prefix %d: the request has only %d bytes", n, len(b))
 					}
 					b = b[:n]
 					what = fmt.Sprintf("the first %d of %d bytes of %s", n, len(one), r.String())
@@ -284,12 +285,12 @@ func serverCommandList() []command[*session] {
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				b, err := hex.DecodeString(strings.Join(args, ""))
 				if err != nil || len(args) == 0 {
-					ts.Fatalf("usage: sendhex [-c NAME] [-shape SHAPE] HEX...: %v", err)
+					fatalf(ts, "usage: sendhex [-c NAME] [-shape SHAPE] HEX...: %v", err)
 				}
 				sh := shape.Shape{}
 				if v := str(fs, "shape"); v != "" {
 					if sh, err = shape.Parse(v); err != nil {
-						ts.Fatalf("%v", err)
+						fatalf(ts, "%v", err)
 					}
 				}
 				p := s.get(ts, str(fs, "c"), true)
@@ -303,8 +304,8 @@ func serverCommandList() []command[*session] {
 			flags: func(fs *flag.FlagSet) { fs.String("c", "c", "") },
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				p := s.get(ts, str(fs, "c"), false)
-				if err := p.conn.CloseWrite(); err != nil {
-					ts.Fatalf("half-close: %v", err)
+				if err := s.trace.Conn(p.name, p.conn).CloseWrite(); err != nil {
+					fatalf(ts, "half-close: %v", err)
 				}
 				ts.Logf("> %s FIN", p.name)
 			},
@@ -320,10 +321,10 @@ func serverCommandList() []command[*session] {
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				p := s.get(ts, str(fs, "c"), false)
 				if boolFlag(fs, "reset") {
-					shape.Reset(p.conn)
+					shape.Reset(s.trace.Conn(p.name, p.conn))
 					ts.Logf("> %s RST", p.name)
 				} else {
-					p.conn.Close()
+					s.trace.Conn(p.name, p.conn).Close()
 					ts.Logf("> %s close", p.name)
 				}
 				s.mu.Lock()
@@ -356,7 +357,7 @@ func serverCommandList() []command[*session] {
 				if boolFlag(fs, "closes") {
 					linger = s.timeout
 				}
-				obs := ObserveReply(p.conn, p.profile, time.Now().Add(s.timeout), linger, ts.Logf)
+				obs := ObserveReply(s.trace.Conn(p.name, p.conn), p.profile, time.Now().Add(s.timeout), linger, ts.Logf)
 				ts.Logf("reply: %s", obs.Summary())
 				checkReply(ts, s, p, obs, fs)
 			},
@@ -375,9 +376,10 @@ func serverCommandList() []command[*session] {
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				p := s.get(ts, str(fs, "c"), false)
 				within := durFlag(fs, "within", s.timeout)
-				how, got, err := watchSilence(p.conn, time.Now().Add(within))
+				how, got, err := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(within))
 				if len(got) > 0 {
-					ts.Fatalf("the server sent %d bytes where it must not reply:\n%s", len(got), HexWindow(got, 0))
+					fail(ts, Finding{Check: "reply/unwanted", Summary: "the server replies where no reply is allowed", Offset: 0},
+						"the server sent %d bytes where it %s not reply:\n%s", len(got), must(ts), HexWindow(got, 0))
 				}
 				ts.Logf("no reply; the stream ended by %s (%v)", how, err)
 				for _, a := range strings.Split(str(fs, "accept"), ",") {
@@ -385,7 +387,8 @@ func serverCommandList() []command[*session] {
 						return
 					}
 				}
-				ts.Fatalf("no reply, but the stream ended by %s within %v; want %s", how, within, str(fs, "accept"))
+				fail(ts, peerFinding("conn/ending-"+string(how), "the connection ends by "+string(how)+" where that is not allowed"),
+					"no reply, but the stream ended by %s within %v; want %s", how, within, str(fs, "accept"))
 			},
 		},
 		{
@@ -398,9 +401,9 @@ func serverCommandList() []command[*session] {
 			},
 			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
 				p := s.get(ts, str(fs, "c"), false)
-				how, got, _ := watchSilence(p.conn, time.Now().Add(durFlag(fs, "within", 500*time.Millisecond)))
+				how, got, _ := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(durFlag(fs, "within", 500*time.Millisecond)))
 				ts.Logf("drained %d bytes; the stream ended by %s", len(got), how)
-				p.conn.Close()
+				s.trace.Conn(p.name, p.conn).Close()
 				s.mu.Lock()
 				delete(s.peers, p.name)
 				s.mu.Unlock()
@@ -415,9 +418,9 @@ func serverCommandList() []command[*session] {
 				within := durFlag(fs, "within", s.timeout)
 				r := DefaultRequest()
 				start := time.Now()
-				obs, err := exchange(context.Background(), s.target, s.profile, &r, within)
+				obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, within)
 				if err != nil {
-					ts.Fatalf("the server no longer serves: %v", err)
+					fail(ts, exchangeFinding(obs, err, "conn/not-serving", "the server no longer serves"), "the server no longer serves: %s", userText(err))
 				}
 				ts.Logf("alive: %s in %v", obs.Summary(), time.Since(start).Round(time.Millisecond))
 			},
@@ -431,6 +434,7 @@ func serverCommandList() []command[*session] {
 				r, prof, _ := s.buildRequest(ts, fs, args)
 				n := intFlag(fs, "n")
 				errs := make([]error, n)
+				finds := make([]Finding, n)
 				var wg sync.WaitGroup
 				for i := 0; i < n; i++ {
 					wg.Add(1)
@@ -438,24 +442,31 @@ func serverCommandList() []command[*session] {
 						defer wg.Done()
 						obs, err := exchange(context.Background(), s.target, prof, &r, s.timeout)
 						if err == nil {
-							err = obs.FramingError()
+							err = replyFault(obs)
 						}
 						errs[i] = err
+						if err != nil {
+							finds[i] = exchangeFinding(obs, err, "conn/concurrent", "the server does not serve clients at once")
+						}
 					}(i)
 				}
 				wg.Wait()
 				failed := 0
 				var first []string
+				var found Finding
 				for i, err := range errs {
 					if err != nil {
+						if failed == 0 {
+							found = finds[i]
+						}
 						failed++
 						if len(first) < 3 {
-							first = append(first, fmt.Sprintf("client %d: %v", i, err))
+							first = append(first, fmt.Sprintf("client %d: %s", i, userText(err)))
 						}
 					}
 				}
 				if failed > 0 {
-					ts.Fatalf("%d of %d clients were not served:\n%s", failed, n, strings.Join(first, "\n"))
+					fail(ts, found, "%d of %d clients were not served:\n%s", failed, n, strings.Join(first, "\n"))
 				}
 				ts.Logf("%d clients served", n)
 			},
@@ -472,7 +483,7 @@ func serverCommandList() []command[*session] {
 				obs, err := exchange(context.Background(), s.target, prof, &r, max)
 				took := time.Since(start)
 				if err != nil {
-					ts.Fatalf("no whole reply within %v: %v", max, err)
+					fail(ts, exchangeFinding(obs, err, "reply/slow", "the reply is slower than allowed"), "no whole reply within %v: %s", max, userText(err))
 				}
 				ts.Logf("reply with end marker in %v (%s)", took.Round(time.Millisecond), obs.Summary())
 			},
@@ -503,7 +514,7 @@ func serverCommandList() []command[*session] {
 					return s.shapedExchange(prof, b, sh)
 				})
 				if err != nil {
-					ts.Fatalf("%v", err)
+					failErr(ts, err)
 				}
 				ts.Logf("%d random splits from seed %d answered", n, s.seed)
 			},
@@ -516,15 +527,19 @@ func serverCommandList() []command[*session] {
 				det := DetectServerProfile(context.Background(), s.target, s.timeout)
 				ts.Logf("profile: %v (%s)", det.Profile, det.Note)
 				if !det.Decoded {
-					fail(ts, Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1},
+					f := Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1}
+					if det.Fault != nil {
+						f = *det.Fault // the reply's own fault is the cause
+					}
+					fail(ts, f,
 						"no reply to the book's example decodes in qt4 or qt5, so the profile the server speaks cannot be told: %s", det.Note)
 				}
 				if det.Inconsistent {
-					ts.Fatalf("%s", det.Note)
+					fail(ts, peerFinding("profile/inconsistent", "the server reads a request in one profile and answers in the other"), "%s", det.Note)
 				}
 			},
 		},
-	}
+	}, moreServerCommands()...)
 }
 
 // watchSilence reads until the deadline and says how the stream ended and
@@ -573,7 +588,11 @@ func forEach(n, par int, f func(i int) error) error {
 	if count == 0 {
 		return nil
 	}
-	return fmt.Errorf("%d of %d failed: %w", count, n, errors.Join(failed...))
+	msg := fmt.Sprintf("%d of %d failed: %v", count, n, errors.Join(failed...))
+	if f, ok := findingOf(failed[0]); ok {
+		return fault(f, "%s", msg)
+	}
+	return errors.New(msg)
 }
 
 // shapedExchange sends b in shape sh on a new connection and requires a
@@ -581,19 +600,28 @@ func forEach(n, par int, f func(i int) error) error {
 func (s *session) shapedExchange(p wire.Profile, b []byte, sh shape.Shape) error {
 	c, err := s.dial(context.Background())
 	if err != nil {
-		return err
+		return fault(connectFinding, "%v", err)
 	}
 	defer c.Close()
-	w, err := shape.NewWriter(c, sh, shape.WithWriteTimeout(s.timeout))
+	w, err := shape.NewWriter(s.trace.Conn("", c), sh, shape.WithWriteTimeout(s.timeout))
 	if err != nil {
 		return err
 	}
 	if _, err := w.Write(b); err != nil {
-		return fmt.Errorf("%v: write: %v", sh, err)
+		// The server closed before the request was whole: what it sent
+		// before (nothing, or a reply without its end marker) is the
+		// fault, whichever of its close and the write came first.
+		obs := observe(s.trace.Conn("", c), p, time.Now().Add(s.timeout), 0, nil, false)
+		if ferr := replyFault(obs); ferr != nil {
+			f, _ := findingOf(ferr)
+			return fault(f, "%v: write: %v; %v", sh, err, ferr)
+		}
+		return fault(writeFinding(0), "%v: write: %v", sh, err)
 	}
-	obs := observe(c, p, time.Now().Add(s.timeout), 0, nil, false)
-	if err := obs.FramingError(); err != nil {
-		return fmt.Errorf("sent as %v: %v", sh, err)
+	obs := observe(s.trace.Conn("", c), p, time.Now().Add(s.timeout), 0, nil, false)
+	if err := replyFault(obs); err != nil {
+		f, _ := findingOf(err)
+		return fault(f, "sent as %v: %v", sh, err)
 	}
 	return nil
 }
@@ -607,7 +635,7 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 	}
 	n := len(b) - from
 	if n <= 0 {
-		ts.Fatalf("-from %d: the request has %d bytes", from, len(b))
+		fatalf(ts, "-from %d: the request has %d bytes", from, len(b))
 	}
 	var err error
 	switch mode {
@@ -620,20 +648,22 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			k := from + i
 			c, err := s.dial(context.Background())
 			if err != nil {
-				return err
+				return fault(connectFinding, "%v", err)
 			}
 			defer c.Close()
 			c.SetWriteDeadline(time.Now().Add(s.timeout))
-			if _, err := c.Write(b[:k]); err != nil {
-				return fmt.Errorf("offset %d: write: %v", k, err)
+			if _, err := s.trace.Conn("", c).Write(b[:k]); err != nil {
+				// Only a server gone stops a short write.
+				return fault(connectFinding, "offset %d: write: %v", k, err)
 			}
 			if mode == "close" {
-				return c.Close()
+				return s.trace.Conn("", c).Close()
 			}
-			c.CloseWrite()
-			how, got, _ := watchSilence(c, time.Now().Add(300*time.Millisecond))
+			s.trace.Conn("", c).CloseWrite()
+			how, got, _ := watchSilence(s.trace.Conn("", c), time.Now().Add(300*time.Millisecond))
 			if len(got) > 0 {
-				return fmt.Errorf("the first %d of %d bytes, then a FIN: the server replied %d bytes:\n%s", k, len(b), len(got), HexWindow(got, 0))
+				return fault(Finding{Check: "reply/to-cut-request", Summary: "the server answers a request cut short by a FIN", Offset: 0},
+					"the first %d of %d bytes, then a FIN: the server replied %d bytes:\n%s", k, len(b), len(got), HexWindow(got, 0))
 			}
 			_ = how
 			return nil
@@ -644,31 +674,33 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			r := DefaultRequest()
 			for i, wait := range []time.Duration{0, 100 * time.Millisecond} {
 				time.Sleep(wait)
-				if _, aerr := exchange(context.Background(), s.target, s.profile, &r, s.timeout); aerr != nil {
-					err = fmt.Errorf("after %d truncated requests the server no longer serves (probe %d): %v", n, i+1, aerr)
+				if obs, aerr := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); aerr != nil {
+					err = fault(exchangeFinding(obs, aerr, "conn/not-serving", "the server no longer serves"),
+						"after %d truncated requests the server no longer serves (probe %d): %s", n, i+1, userText(aerr))
 					break
 				}
 			}
 		}
 	default:
-		ts.Fatalf("each-offset: -mode %q: want split, close or halfclose", mode)
+		fatalf(ts, "each-offset: -mode %q: want split, close or halfclose", mode)
 	}
 	if err != nil {
-		ts.Fatalf("%v", err)
+		failErr(ts, err)
 	}
 	ts.Logf("%d offsets (%s) of a %d-byte request: all as required", n, mode, len(b))
 }
 
 // checkReply applies reply's checks to an observation.
 func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation, fs *flag.FlagSet) {
-	if err := obs.FramingError(); err != nil {
-		ts.Fatalf("%v", err)
+	if err := replyFault(obs); err != nil {
+		failErr(ts, err)
 	}
-	if err := obs.AfterEndError(); err != nil {
-		ts.Fatalf("%v", err)
+	if err := afterEndFault(obs); err != nil {
+		failErr(ts, err)
 	}
 	if n := intFlag(fs, "trips"); n >= 0 && len(obs.Trips) != n {
-		ts.Fatalf("%d trips, want %d", len(obs.Trips), n)
+		fail(ts, Finding{Check: "reply/trip-count", Summary: "the reply has the wrong number of trips", Offset: int64(obs.EndOffset), Field: "end"},
+			"%d trips, want %d", len(obs.Trips), n)
 	}
 	if boolFlag(fs, "closes") {
 		switch {
@@ -676,28 +708,32 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 		case obs.How == EndReset && p.unread:
 			ts.Logf("reset after the end marker: the server closed with the script's extra bytes unread")
 		case obs.How == EndReset:
-			ts.Fatalf("the server reset the connection after the end marker instead of closing it")
+			fail(ts, peerFinding("conn/reset-after-reply", "the server resets the connection after the reply instead of closing it"),
+				"the server reset the connection after the end marker instead of closing it")
 		default:
-			ts.Fatalf("the server did not close the connection within %v of the end marker (%s)", s.timeout, obs.How)
+			fail(ts, peerFinding("conn/open-after-reply", "the server does not close the connection after the reply"),
+				"the server did not close the connection within %v of the end marker (%s)", s.timeout, obs.How)
 		}
 	}
 	req := p.req
 	if boolFlag(fs, "consistent") || boolFlag(fs, "golden") {
 		if req == nil {
-			ts.Fatalf("no whole request was sent on %s", p.name)
+			fatalf(ts, "no whole request was sent on %s", p.name)
 		}
 	}
 	if boolFlag(fs, "no-null") {
 		for i, t := range obs.Trips {
 			if t.Date.IsNull() || t.Departure.IsNull() {
-				ts.Fatalf("trip[%d] has a null date or time: %s", i, t.String())
+				fail(ts, Finding{Check: "reply/null-trip", Summary: "a trip has a null date or time", Offset: noPlace, Field: fmt.Sprintf("trip[%d]", i)},
+					"trip[%d] has a null date or time: %s", i, t.String())
 			}
 		}
 	}
 	if boolFlag(fs, "consistent") && !req.Date.IsNull() {
 		for i, t := range obs.Trips {
 			if d := t.Date.JD() - req.Date.JD(); t.Date.IsNull() || d < 0 || d > 1 {
-				ts.Fatalf("trip[%d] departs on %v, not on the requested %v or the day after", i, t.Date, req.Date)
+				fail(ts, Finding{Check: "reply/wrong-date", Summary: "a trip departs on another day than the one asked for", Offset: noPlace, Field: fmt.Sprintf("trip[%d].date", i)},
+					"trip[%d] departs on %v, not on the requested %v or the day after", i, t.Date, req.Date)
 			}
 		}
 	}
@@ -708,10 +744,12 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 		}
 		want, err := s.golden(p.profile, req)
 		if err != nil {
-			ts.Fatalf("golden reference: %v", err)
+			fatalf(ts, "golden reference: %v", err)
 		}
 		if err := Compare(want, obs.Bytes, p.profile, wire.Replies); err != nil {
-			ts.Fatalf("the reply is not the reference's: %v", err)
+			s.trace.Conn(p.name, p.conn).Diverge(err)
+			fail(ts, Finding{Check: "reply/not-golden", Summary: "the reply differs from the reference server's", Offset: int64(FirstDiff(want, obs.Bytes)),
+				Field: Locate(obs.Bytes, p.profile, wire.Replies, FirstDiff(want, obs.Bytes))}, "the reply is not the reference's: %v", err)
 		}
 		ts.Logf("reply equals the reference's %d bytes", len(want))
 	}

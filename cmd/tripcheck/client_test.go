@@ -119,7 +119,7 @@ func TestClientExecFails(t *testing.T) {
 func TestClientUsage(t *testing.T) {
 	for name, args := range map[string][]string{
 		"no client":           {"client"},
-		"both":                {"client", "--exec", "x {host}", "--listen", "127.0.0.1:0"},
+		"fixed listen bad":    {"client", "--exec", "x {host}", "--listen", "nonsense"},
 		"unterminated quote":  {"client", "--exec", "myclient 'x"},
 		"unknown placeholder": {"client", "--exec", "myclient {hots}"},
 		"no such program":     {"client", "--exec", "/nonexistent/client {host}"},
@@ -148,9 +148,10 @@ func TestClientUsage(t *testing.T) {
 	}
 }
 
-// Listen mode on the command line: the terminal says which scenario waits;
-// a client that searches each time it is asked gets the verdicts of the
-// wire checks.
+// Listen mode on the command line: the terminal says which scenario waits
+// and, after each reply, what a correct client shows; a client that makes
+// the default search each time it is asked gets the verdicts of the wire
+// checks of that search, and the request checks of other searches skip.
 func TestClientListenCommand(t *testing.T) {
 	errs := newLineSink()
 	var stdout strings.Builder
@@ -159,7 +160,7 @@ func TestClientListenCommand(t *testing.T) {
 		done <- run(context.Background(), []string{"client", "--listen", "127.0.0.1:0", "--run", "request", "--run", "reply", "--wait", "10s", "--seed", "3"}, &stdout, errs)
 	}()
 	addr := ""
-	prompts := 0
+	prompts, told := 0, 0
 	for {
 		select {
 		case line := <-errs.lines:
@@ -167,7 +168,11 @@ func TestClientListenCommand(t *testing.T) {
 				addr, _, _ = strings.Cut(a, ";")
 				continue
 			}
-			if !strings.HasPrefix(line, "scenario ") || !strings.Contains(line, "press Search in your client") {
+			if strings.HasPrefix(line, "scenario ") && strings.Contains(line, "your client should show") {
+				told++
+				continue
+			}
+			if !strings.HasPrefix(line, "scenario ") || !strings.Contains(line, " in your client now") {
 				continue
 			}
 			prompts++
@@ -178,11 +183,14 @@ func TestClientListenCommand(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, out, errs.String())
 			}
-			if got := lastLine(t, out); got[0] != "7" || got[1] != "0" {
-				t.Errorf("summary %v, want 7 passed (6 request, 1 reply)\n%s", got, out)
+			if got := lastLine(t, out); got[0] != "2" || got[1] != "0" {
+				t.Errorf("summary %v, want 2 passed (request/default, reply/closes-after-end)\n%s", got, out)
 			}
-			if prompts != 7 {
-				t.Errorf("%d prompts, want 7", prompts)
+			if !strings.Contains(out, "the search made is not the one asked") {
+				t.Errorf("no request check skipped for another search\n%s", out)
+			}
+			if prompts != 12 || told != 12 {
+				t.Errorf("%d prompts and %d feedback lines, want 12 (6 request, 6 reply)", prompts, told)
 			}
 			return
 		case <-time.After(60 * time.Second):

@@ -140,6 +140,9 @@ func runFuzz(e *env, f *fuzzFlags, addr string, seedSet bool) error {
 		return usageError("--timeout %v: want a positive duration", f.timeout)
 	}
 	addr = withDefaultPort(addr)
+	if err := dialFirst(e.ctx, addr, f.timeout); err != nil {
+		return err
+	}
 	if f.repro != "" {
 		return runRepro(e, f, addr)
 	}

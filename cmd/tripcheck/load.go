@@ -37,7 +37,8 @@ others as if they were not there.
 
 It prints requests per second, latency quantiles (connect to end marker, to
 within 1%), errors by kind with a sample of each, and what became of the
-slow connections. The exit status is 1 if any request failed.`,
+slow connections. The exit status is 1 if any request failed, 2 at once when
+nothing listens at ADDR.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("requests") && cmd.Flags().Changed("duration") {
@@ -67,8 +68,12 @@ func runLoad(e *env, f *loadFlags, addr string) error {
 	if f.concurrency < 1 || f.requests < 0 || f.duration < 0 || f.slow < 0 || f.timeout <= 0 {
 		return usageError("-c must be at least 1; -n, -d, --slow and --timeout must not be negative")
 	}
+	addr = withDefaultPort(addr)
+	if err := dialFirst(e.ctx, addr, f.timeout); err != nil {
+		return err
+	}
 	res, err := fakes.Load(e.ctx, fakes.LoadConfig{
-		Addr:        withDefaultPort(addr),
+		Addr:        addr,
 		Profile:     p,
 		Concurrency: f.concurrency,
 		Requests:    f.requests,

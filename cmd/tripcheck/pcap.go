@@ -201,7 +201,8 @@ first bytes from one side frame as a Trip request.`,
 
 func newPcapDecodeCmd(e *env) *cobra.Command {
 	var f captureFlags
-	var asJSON bool
+	var jsonFile string
+	var html htmlSessions
 	cmd := &cobra.Command{
 		Use:   "decode FILE",
 		Short: "Show each Trip session in a capture: endpoints, times, the request, each trip, the end and the close",
@@ -210,7 +211,10 @@ its endpoints, times and packets, the profile, the request's fields, each trip,
 the end marker, faults in the streams, how each side closed, and what the
 reassembly noticed. Every line names the packet and the stream offset.
 
---json writes one JSON object per session and line (JSON Lines), for machines.
+--json writes one JSON object per session and line (JSON Lines), for machines,
+on stdout instead of the text; --json=FILE writes them to FILE and the text
+to stdout (the "=" is needed: a bare --json means stdout, so that
+"--json capture.pcap" reads capture.pcap).
 The file's notes and counts go to stderr. Exit status: 0, or 2 when the file
 cannot be read (after the sessions before the fault).`,
 		Example: `  tripcheck pcap decode trip.pcapng
@@ -224,54 +228,87 @@ cannot be read (after the sessions before the fault).`,
 			}
 			out := bufio.NewWriterSize(e.stdout, 256<<10)
 			defer out.Flush()
-			enc := json.NewEncoder(out)
-			enc.SetEscapeHTML(false)
-			var text textWriter
-			var d pcap.Decoded
-			var writeErr error
-			err = e.readCapture(args[0], &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
-				pr, err := pcap.NewReader(r, o)
-				if err != nil {
-					return nil, err
-				}
-				var readErr error
-				for {
-					if err := e.ctx.Err(); err != nil {
-						readErr = err
-						break
-					}
-					s, err := pr.Next()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						readErr = err
-						break
-					}
-					d.Decode(s, profile)
-					if asJSON {
-						writeErr = enc.Encode(sessionJSON(s, &d))
-					} else {
-						_, writeErr = out.Write(text.session(s, &d))
-					}
-					if writeErr != nil {
-						break
-					}
-				}
-				if err := out.Flush(); err != nil && writeErr == nil {
-					writeErr = err
-				}
-				return &conformance.CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
-			})
-			if writeErr != nil {
-				return writeErr
+			switch jsonFile {
+			case "":
+				return e.decodeCapture(args[0], &f, o, profile, out, nil, &html)
+			case report.Stdout:
+				return e.decodeCapture(args[0], &f, o, profile, nil, out, &html)
 			}
-			return err
+			var decodeErr error
+			err = report.WriteFile(jsonFile, func(w io.Writer) error {
+				decodeErr = e.decodeCapture(args[0], &f, o, profile, out, w, &html)
+				return nil
+			})
+			if err != nil {
+				return usageError("--json: %v", err)
+			}
+			return decodeErr
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON Lines: one object per session")
+	cmd.Flags().StringVar(&jsonFile, "json", "", "write JSON Lines, one object per session, to stdout instead of the text, or with --json=`FILE` to FILE")
+	cmd.Flags().Lookup("json").NoOptDefVal = report.Stdout
+	cmd.Flags().StringVar(&html.file, "html", "", "also draw the sessions as wire diagrams in an HTML page `FILE` (at most 500)")
 	return cmd
+}
+
+// decodeCapture is pcap decode: the text of each session to text and its
+// JSON Lines to jsonW, each when not nil, and its diagram to html.
+func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profile wire.Profile, text *bufio.Writer, jsonW io.Writer, html *htmlSessions) error {
+	var enc *json.Encoder
+	if jsonW != nil {
+		enc = json.NewEncoder(jsonW)
+		enc.SetEscapeHTML(false)
+	}
+	var tw textWriter
+	var d pcap.Decoded
+	var writeErr error
+	err := e.readCapture(path, f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+		pr, err := pcap.NewReader(r, o)
+		if err != nil {
+			return nil, err
+		}
+		var readErr error
+		for {
+			if err := e.ctx.Err(); err != nil {
+				readErr = err
+				break
+			}
+			s, err := pr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr = err
+				break
+			}
+			d.Decode(s, profile)
+			html.add(s, &d)
+			if enc != nil {
+				writeErr = enc.Encode(sessionJSON(s, &d))
+			}
+			if text != nil && writeErr == nil {
+				_, writeErr = text.Write(tw.session(s, &d))
+			}
+			if writeErr != nil {
+				break
+			}
+		}
+		if fw, ok := jsonW.(*bufio.Writer); ok && writeErr == nil {
+			writeErr = fw.Flush()
+		}
+		if text != nil && writeErr == nil {
+			writeErr = text.Flush()
+		}
+		return &conformance.CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+	})
+	if writeErr != nil {
+		return writeErr
+	}
+	if err := html.write(path); err != nil {
+		return err
+	}
+	return err
 }
 
 func newPcapCheckCmd(e *env) *cobra.Command {
@@ -313,6 +350,9 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			if err != nil {
 				return err
 			}
+			if err := checkReportFiles(&rf); err != nil {
+				return err
+			}
 			po := conformance.PassiveOptions{Profile: profile, Strict: strict, Capture: o, Target: args[0], Aggregate: aggregate}
 			if golden != "" {
 				g, ok := conformance.Goldens[golden]
@@ -326,7 +366,7 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			if !aggregate {
 				// One result per check per session: streamed to the
 				// writers, so memory does not grow with the capture.
-				if st, err = report.NewStream(e.stdout, e.streamTextOptions(&rf), rf.jsonFile != "", rf.junitFile != ""); err != nil {
+				if st, err = report.NewStream(e.textOut(&rf), e.streamTextOptions(&rf), rf.jsonFile != "", rf.junitFile != ""); err != nil {
 					return usageError("%v", err)
 				}
 				defer st.Close()
@@ -366,19 +406,16 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 	fl.BoolVar(&strict, "strict", false, "count SHOULD requirements too")
 	fl.BoolVar(&aggregate, "aggregate", false, "one result per check over all sessions, not per session (for large captures)")
 	fl.StringVar(&golden, "golden", "", "also compare each reply byte for byte with a reference: book (the book's server)")
-	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE`")
-	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
+	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&rf.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every result, passes included")
 	return cmd
 }
 
 // streamTextOptions are writeReports' text options, for a stream.
 func (e *env) streamTextOptions(f *suiteFlags) report.TextOptions {
-	color := false
-	if fh, ok := e.stdout.(*os.File); ok {
-		color = report.ColorFor(fh)
-	}
-	return report.TextOptions{Color: color, Verbose: f.verbose}
+	return report.TextOptions{Color: e.useColor(e.textOut(f)), Verbose: f.verbose}
 }
 
 // writeStreamed is writeReports for a report whose results went to st as
@@ -389,16 +426,20 @@ func (e *env) writeStreamed(st *report.Stream, rep *conformance.Report, f *suite
 		return err
 	}
 	if f.jsonFile != "" {
-		if err := report.WriteFile(f.jsonFile, func(w io.Writer) error { return st.JSON(w, rep) }); err != nil {
+		if err := report.Write(f.jsonFile, e.stdout, func(w io.Writer) error { return st.JSON(w, rep) }); err != nil {
 			return usageError("--json: %v", err)
 		}
 	}
 	if f.junitFile != "" {
-		if err := report.WriteFile(f.junitFile, func(w io.Writer) error { return st.JUnit(w, rep) }); err != nil {
+		if err := report.Write(f.junitFile, e.stdout, func(w io.Writer) error { return st.JUnit(w, rep) }); err != nil {
 			return usageError("--junit: %v", err)
 		}
 	}
 	if !rep.OK() {
+		if e.textOut(f) == e.stderr {
+			// The text went to stderr: nothing after its summary line.
+			return &exitError{code: exitFail}
+		}
 		return &exitError{code: exitFail, err: fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)}
 	}
 	return nil

@@ -33,9 +33,9 @@ Each direction can be shaped, as toxiproxy's toxics do: --shape-up for the
 client's bytes, --shape-down for the server's, in the grammar of tripcheck
 serve --shape (parts joined by +):
 
-  slicer       bytes-N, random=SEED[:MIN-MAX], split-at=A,B
+  slicer       bytes-N, random-seed-S[:MIN-MAX], split-at-A,B
   limit_data   truncate-N (then-close by default)
-  latency      delay=D between pieces (with a cut: bytes-100+delay=50ms)
+  latency      delay-D between pieces (with a cut: bytes-100+delay-50ms)
   reset        then-reset (after truncate-N, or when the stream ends)
 
 Both directions are decoded as they are read, before shaping; every fault (a
@@ -56,14 +56,14 @@ SIGINT or SIGTERM (or --count connections), then lets open connections finish
 for --grace. Exit status: 0, 1 when a fault was found, 2 on a usage or setup
 error.`,
 		Example: `  tripcheck proxy --listen 127.0.0.1:7000 --upstream localhost:6178 --record trip.pcapng
-  tripcheck proxy --listen :7000 --upstream server:6178 --shape-down bytes-1+delay=5ms
+  tripcheck proxy --listen :7000 --upstream server:6178 --shape-down bytes-1+delay-5ms
   tripcheck proxy --listen :7000 --upstream server:6178 --shape-down truncate-20+then-reset --count 1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if listen == "" || upstream == "" {
 				return usageError("--listen and --upstream are required")
 			}
-			o := proxy.Options{Upstream: upstream, Timeout: timeout, Grace: grace, Count: count}
+			o := proxy.Options{Upstream: withDefaultPort(upstream), Timeout: timeout, Grace: grace, Count: count}
 			var err error
 			if shapeUp != "" {
 				if o.Up, err = shape.Parse(shapeUp); err != nil {

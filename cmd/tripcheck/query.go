@@ -5,21 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
+	"syscall"
 	"text/tabwriter"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/wire"
 )
-
-// defaultPort is the Trip protocol's port, used when ADDR has none.
-const defaultPort = "6178"
 
 // queryFlags are the flags of tripcheck query.
 type queryFlags struct {
@@ -50,7 +46,9 @@ the client exec contract, a public interface shared with the Qt client:
   one line per trip: <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
   (a null or invalid date or time printed as @null), then "END <n>", exit 0;
   on failure exactly one line "ERROR <reason>" on stdout, no trip, exit 1
-  ("connection closed by server" when the stream ends before the end marker).
+  ("connection closed by server" when the stream ends before the end marker);
+  when nothing listens at ADDR, "ERROR connection refused" and exit 2, a setup
+  error, as every command that dials.
 --format json prints {"request": ..., "trips": [...]} with trips in the
 format of serve --trips, or {"request": ..., "error": "..."} and exit 1.`,
 		Args: cobra.ExactArgs(1),
@@ -79,14 +77,6 @@ func queryString(s string) wire.String {
 		return wire.NullString
 	}
 	return wire.Str(s)
-}
-
-// withDefaultPort adds the Trip port to an address without one.
-func withDefaultPort(addr string) string {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return net.JoinHostPort(addr, defaultPort)
-	}
-	return addr
 }
 
 // request builds the request the flags describe.
@@ -142,6 +132,9 @@ func runQuery(e *env, f *queryFlags, addr string) error {
 		case "json":
 			writeQueryJSON(e.stdout, req, p, nil, reason)
 		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return notListening(withDefaultPort(addr), err)
+		}
 		return failed(err)
 	}
 	switch f.format {
@@ -155,8 +148,8 @@ func runQuery(e *env, f *queryFlags, addr string) error {
 	return nil
 }
 
-// contractDate and contractTime print a date or time as the client exec
-// contract does: @null for a null or invalid one.
+// contractDate prints a date as the book's window shows it: @null for a
+// null or invalid one.
 func contractDate(d wire.Date) string {
 	if !d.IsValid() {
 		return "@null"
@@ -164,41 +157,13 @@ func contractDate(d wire.Date) string {
 	return d.String()
 }
 
-func contractTime(t wire.Time) string {
-	if !t.IsValid() {
-		return "@null"
-	}
-	return t.String()
-}
-
-// contractText is a QString as the Qt client prints it (QString::toUtf8 in
-// Qt 5): UTF-8, with '?' for a lone surrogate where wire.String.String
-// gives U+FFFD, and "" for the null string.
-func contractText(s wire.String) string {
-	units := s.Units()
-	b := make([]rune, 0, len(units))
-	for i := 0; i < len(units); i++ {
-		u := rune(units[i])
-		switch {
-		case utf16.IsSurrogate(u) && i+1 < len(units) && utf16.DecodeRune(u, rune(units[i+1])) != utf8.RuneError:
-			b = append(b, utf16.DecodeRune(u, rune(units[i+1])))
-			i++
-		case utf16.IsSurrogate(u):
-			b = append(b, '?')
-		default:
-			b = append(b, u)
-		}
-	}
-	return string(b)
-}
-
-// writeTripLines prints trips in the client exec contract's format.
+// writeTripLines prints trips in the client exec contract's format, with
+// the suite's own trip line: what tripcheck client expects is what
+// tripcheck query prints.
 func writeTripLines(w io.Writer, trips []wire.Trip) {
-	for i := range trips {
-		t := &trips[i]
-		fmt.Fprintf(w, "%s %s %d %d %s\n", contractDate(t.Date), contractTime(t.Departure), t.Duration, t.Changes, contractText(t.TrainType))
+	for _, l := range conformance.ExpectedOutput(trips) {
+		fmt.Fprintln(w, l)
 	}
-	fmt.Fprintf(w, "END %d\n", len(trips))
 }
 
 // writeTripTable prints trips as the book's window shows them.

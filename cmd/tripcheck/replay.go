@@ -57,8 +57,8 @@ with --once, until each session has been served once).`,
 			if (server == "") == (serve == "") {
 				return usageError("give exactly one of --server ADDR and --serve ADDR")
 			}
-			if timeout <= 0 {
-				return usageError("--timeout %v: want a positive duration", timeout)
+			if err := checkReportFiles(&rf); err != nil {
+				return err
 			}
 			path := args[0]
 			if serve != "" {
@@ -81,7 +81,7 @@ with --once, until each session has been served once).`,
 			err = e.readCapture(path, &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
 				ro.Capture = o
 				var info conformance.CaptureInfo
-				rep, info, err = conformance.Replay(e.ctx, r, server, ro)
+				rep, info, err = conformance.Replay(e.ctx, r, withDefaultPort(server), ro)
 				if rep == nil {
 					return nil, err
 				}
@@ -103,14 +103,15 @@ with --once, until each session has been served once).`,
 	}
 	f.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&server, "server", "", "replay the requests to the server at `ADDR` and compare its replies")
+	fl.StringVar(&server, "server", "", "replay the requests to the server at `ADDR` (port 6178 if none) and compare its replies")
 	fl.StringVar(&serve, "serve", "", "listen on `ADDR` and play the captured replies to clients")
 	fl.StringVar(&compare, "compare", "exact", "how to compare replies: exact or structure")
-	fl.StringVar(&shapeS, "shape", "", "send requests in this `SHAPE` (bytes-1, random=42, ...) instead of the captured segmentation")
+	fl.StringVar(&shapeS, "shape", "", "send requests in this `SHAPE` (bytes-1, random-seed-42, ...) instead of the captured segmentation")
 	fl.DurationVar(&timeout, "timeout", conformance.DefaultReplayTimeout, "deadline of every step that waits for the peer (with --serve: of every read and write)")
 	fl.BoolVar(&once, "once", false, "with --serve: stop once each session has been served")
-	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE`")
-	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
+	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&rf.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVarP(&rf.verbose, "verbose", "v", false, "show the log of every session, passes included")
 	return cmd
 }

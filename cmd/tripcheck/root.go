@@ -14,6 +14,9 @@ const (
 	exitOK    = 0 // all required checks passed
 	exitFail  = 1 // a check failed
 	exitUsage = 2 // usage or setup error
+	// exitInterrupted: the run was stopped by Ctrl-C (128+SIGINT, as a
+	// shell reports it); the partial reports were written.
+	exitInterrupted = 130
 )
 
 // exitError carries an exit code out of a command.
@@ -22,7 +25,12 @@ type exitError struct {
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *exitError) Unwrap() error { return e.err }
 
 // failed says a check failed (exit 1), with err as the one-line reason.
@@ -40,6 +48,7 @@ type env struct {
 	ctx    context.Context
 	stdout io.Writer
 	stderr io.Writer
+	color  string // --color: auto, always or never
 }
 
 // newRoot builds the command tree. Each subcommand lives in its own file.
@@ -68,6 +77,7 @@ func newRoot(e *env) *cobra.Command {
 		newReplayCmd(e),
 		newProxyCmd(e),
 	)
+	agree(root, e)
 	return root
 }
 
@@ -80,11 +90,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "tripcheck:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
+		// An exit error without a message follows a report whose last
+		// line (the summary) says it all.
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "tripcheck:", err)
+		}
 		return ee.code
 	}
+	fmt.Fprintln(stderr, "tripcheck:", err)
 	// Cobra's own errors (unknown command, bad arguments) are usage errors.
 	return exitUsage
 }

@@ -52,13 +52,13 @@ flight finish (up to --grace), and exits 0.
 The misbehaviour flags make it a broken server, to test clients with:
 
   --shape SHAPE     cut, coalesce, delay or truncate the reply, in the grammar
-                    of package shape: bytes=1, at=2,35, random=42,
-                    coalesced, delay=5ms, truncate=50, then=reset, joined by +
+                    of package shape: bytes-1, split-at-2,35, random-seed-42,
+                    coalesced, delay-5ms, truncate-50, then-reset, joined by +
   --per-block       write each block in its own write, as the book's server
   --no-end          leave out the end marker 0xFFFF
   --size-delta N    add N to the size field of every trip block
   --garbage HEX     send these bytes after the reply (--garbage-only: instead)
-  --reset           end with an RST instead of a FIN (same as then=reset)
+  --reset           end with an RST instead of a FIN (same as then-reset)
   --keep-open       keep the connection open after the reply
   --stall           read the request and never answer
   --reply-profile P write the trips in profile P's layout

@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/tripcheck/tripcheck/conformance"
@@ -25,6 +27,7 @@ type suiteFlags struct {
 	timeout    time.Duration
 	jsonFile   string
 	junitFile  string
+	htmlFile   string
 	list       bool
 	commands   bool
 	seed       int64
@@ -33,6 +36,7 @@ type suiteFlags struct {
 	keepGoing  bool
 	expectFail string
 	verbose    bool
+	retries    int
 }
 
 func (f *suiteFlags) register(cmd *cobra.Command) {
@@ -42,8 +46,9 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.strict, "strict", false, "count SHOULD requirements too")
 	fl.StringVar(&f.profile, "profile", "auto", "profile to speak: qt4, qt5 or auto (detect)")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Second, "deadline of every step that waits for the peer")
-	fl.StringVar(&f.jsonFile, "json", "", "write a JSON report to `FILE`")
-	fl.StringVar(&f.junitFile, "junit", "", "write a JUnit XML report to `FILE`")
+	fl.StringVar(&f.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&f.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
+	fl.StringVar(&f.htmlFile, "html", "", "write an HTML report with wire diagrams to `FILE`")
 	fl.BoolVar(&f.list, "list", false, "list the scenarios (ID, level, requirement) and exit")
 	fl.BoolVar(&f.commands, "commands", false, "list the commands scenario scripts can use and exit")
 	fl.Int64Var(&f.seed, "seed", 0, "seed of random splits (default: from the clock, printed)")
@@ -51,6 +56,7 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.scenarios, "scenarios", nil, "also run the .txtar scenarios in `DIR`; repeatable")
 	fl.StringVar(&f.expectFail, "expect-fail", "", "`FILE` listing scenario IDs expected to fail, one a line; the run fails on a new failure or an unexpected pass")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show every scenario's log, the whole wire log included")
+	fl.IntVar(&f.retries, "retries", 1, "run a failed time-dependent scenario (silence, stall, latency) again up to `N` times; a fail then a pass is reported flaky")
 }
 
 // profileFlag reads --profile: 0 for auto.
@@ -175,32 +181,88 @@ func (f *suiteFlags) listed(e *env, all []conformance.Scenario, cmds []conforman
 		listCommands(e.stdout, cmds)
 		return true, nil
 	}
-	return false, checkKnown(expect, all)
+	if err := checkKnown(expect, all); err != nil {
+		return false, err
+	}
+	if err := conformance.CheckFilters(all, f.run, f.skip); err != nil {
+		return false, usageError("%v", err)
+	}
+	return false, nil
 }
 
 // writeReports prints the text report and writes the files asked for.
 func (e *env) writeReports(rep *conformance.Report, f *suiteFlags) error {
-	color := false
-	if fh, ok := e.stdout.(*os.File); ok {
-		color = report.ColorFor(fh)
-	}
-	if err := report.Text(e.stdout, rep, report.TextOptions{Color: color, Verbose: f.verbose}); err != nil {
+	text := e.textOut(f)
+	if err := report.Text(text, rep, report.TextOptions{Color: e.useColor(text), Verbose: f.verbose}); err != nil {
 		return err
 	}
 	if f.jsonFile != "" {
-		if err := report.WriteFile(f.jsonFile, func(w io.Writer) error { return report.JSON(w, rep) }); err != nil {
+		if err := report.Write(f.jsonFile, e.stdout, func(w io.Writer) error { return report.JSON(w, rep) }); err != nil {
 			return usageError("--json: %v", err)
 		}
 	}
 	if f.junitFile != "" {
-		if err := report.WriteFile(f.junitFile, func(w io.Writer) error { return report.JUnit(w, rep) }); err != nil {
+		if err := report.Write(f.junitFile, e.stdout, func(w io.Writer) error { return report.JUnit(w, rep) }); err != nil {
 			return usageError("--junit: %v", err)
 		}
 	}
-	if !rep.OK() {
-		return &exitError{code: exitFail, err: fmt.Errorf("%d required checks failed", rep.Summary.FailedRequired+rep.Summary.UnexpectedPasses)}
+	if err := writeHTML(rep, f.htmlFile); err != nil {
+		return err
+	}
+	// The summary line is the last line of the output: the exit status
+	// says the rest, with no message after it.
+	switch {
+	case rep.Interrupted:
+		return &exitError{code: exitInterrupted}
+	case !rep.OK():
+		return &exitError{code: exitFail}
 	}
 	return nil
+}
+
+// liveOutput prints each result as it finishes, on stderr, when stderr is a
+// terminal or with -v: one line a result, and on a terminal a progress
+// line (count, elapsed, a scenario still waited for) rewritten in place.
+// It returns the Progress function of the suite's options and a function
+// that clears the progress line before the report.
+func (e *env) liveOutput(f *suiteFlags, selected []conformance.Scenario) (progress func(conformance.Result), done func()) {
+	fh, _ := e.stderr.(*os.File)
+	tty := fh != nil && (isatty.IsTerminal(fh.Fd()) || isatty.IsCygwinTerminal(fh.Fd()))
+	if !tty && !f.verbose {
+		return nil, func() {}
+	}
+	var mu sync.Mutex
+	n, start, total := 0, time.Now(), len(selected)
+	finished := map[string]bool{}
+	clear := func() {
+		if tty {
+			fmt.Fprint(e.stderr, "\r\x1b[K")
+		}
+	}
+	return func(r conformance.Result) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !finished[r.ID] {
+				n++
+			}
+			finished[r.ID] = true
+			clear()
+			fmt.Fprintln(e.stderr, report.ResultLine(r))
+			if tty {
+				line := fmt.Sprintf("[%d/%d] %s", n, total, time.Since(start).Round(100*time.Millisecond))
+				for _, sc := range selected {
+					if !finished[sc.ID] {
+						line += ", waiting for " + sc.ID
+						break
+					}
+				}
+				fmt.Fprint(e.stderr, line)
+			}
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			clear()
+		}
 }
 
 func newServerCmd(e *env) *cobra.Command {
@@ -209,7 +271,8 @@ func newServerCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server [ADDR]",
 		Short: "Check a Trip server, byte by byte",
-		Long: `server runs the server suite against the Trip server at ADDR (host:port).
+		Long: `server runs the server suite against the Trip server at ADDR (host:port; the port
+defaults to 6178).
 
 With no ADDR it starts tripcheck's embedded reference server (the book's
 server, byte for byte) and checks that, with --golden book: the whole tool at
@@ -217,9 +280,13 @@ work in one command.
 
 Each scenario checks one MUST or SHOULD sentence of the protocol. The output
 is a tree by area, a recap of failures with their requirement and an
-explanation (byte offset, field, expected and actual, a hex window), and last
-the line "N passed, N failed, N skipped". Exit status: 0 when every required
-check passed, 1 when one failed, 2 on a usage or setup error.`,
+explanation (byte offset, field, expected and actual, a hex window), led by
+the causes that group the failures, and last the line "N passed, N failed,
+N skipped". A time-dependent scenario that fails runs again (--retries); a
+fail then a pass is reported flaky. Exit status: 0 when every required check
+passed, 1 when one failed, 2 on a usage or setup error (--run or --skip that
+match nothing included), 130 when interrupted (Ctrl-C: the partial reports
+are written; a second Ctrl-C quits at once).`,
 		Example: `  tripcheck server                       # check the embedded reference server
   tripcheck server localhost:6178        # check your server
   tripcheck server localhost:6178 --run framing --strict -v
@@ -228,6 +295,9 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			profile, extra, expect, err := f.inputs()
 			if err != nil {
+				return err
+			}
+			if err := checkReportFiles(&f); err != nil {
 				return err
 			}
 			o := conformance.ServerOptions{
@@ -242,6 +312,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 				Extra:      extra,
 				ExpectFail: expect,
 				Verbose:    f.verbose,
+				Retries:    f.retries,
 			}
 			all, err := conformance.ServerScenarios(&o)
 			if err != nil {
@@ -261,7 +332,7 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 				o.Golden, o.GoldenName = g, golden
 			}
 			if len(args) == 1 {
-				o.Target = args[0]
+				o.Target = withDefaultPort(args[0])
 			} else {
 				p := profile
 				if p == 0 {
@@ -275,7 +346,10 @@ check passed, 1 when one failed, 2 on a usage or setup error.`,
 				o.Target = srv.Addr()
 				fmt.Fprintf(e.stderr, "checking tripcheck's embedded reference server (%v) at %s\n", p, o.Target)
 			}
+			var liveDone func()
+			o.Progress, liveDone = e.liveOutput(&f, conformance.Selected(all, f.run, f.skip))
 			rep, err := conformance.RunServer(e.ctx, o)
+			liveDone()
 			if err != nil {
 				return usageError("%v", err)
 			}

@@ -80,3 +80,23 @@ func writeDirect(path string, write func(io.Writer) error) error {
 	}
 	return nil
 }
+
+// Stdout is the path that means standard output: "--json -".
+const Stdout = "-"
+
+// Write is WriteFile, except that the path [Stdout] ("-") writes to stdout
+// (buffered, flushed at the end) instead of a file named "-".
+func Write(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path != Stdout {
+		return WriteFile(path, write)
+	}
+	bw := bufio.NewWriter(stdout)
+	err := write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("report: writing to stdout: %w", err)
+	}
+	return nil
+}

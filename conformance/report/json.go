@@ -13,11 +13,13 @@ import (
 //	{"suite": "server", "target": "127.0.0.1:6178", "profile": "qt5", ...,
 //	 "results": [{"id": "framing/split-size", "level": "MUST",
 //	              "status": "pass", "message": "", "duration_ms": 12.5, ...}],
-//	 "summary": {"passed": 1, "failed": 0, "skipped": 0, ...}}
+//	 "causes": [{"id": "reply/no-end-marker", "summary": "the reply has no end marker",
+//	             "scenarios": ["valid/ascii/whole"], "first": "valid/ascii/whole", "offset": 105}],
+//	 "summary": {"passed": 1, "failed": 0, "skipped": 0, "flaky": 0, ...}}
 //
 // It writes a copy of r with the DurationMS fields filled from the
-// Durations and the Summary recomputed; results is [] rather than null when
-// there are none. Strings are written as they are (HTML characters are not
+// Durations and the Summary and causes recomputed; results and causes are
+// [] rather than null when there are none. Strings are written as they are (HTML characters are not
 // escaped), except that bytes which are not valid UTF-8 become U+FFFD, as
 // encoding/json does.
 func JSON(w io.Writer, r *conformance.Report) error {

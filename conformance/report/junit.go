@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/xml"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -65,7 +66,7 @@ func JUnit(w io.Writer, r *conformance.Report) error {
 		areas = []area{{}}
 	}
 	for _, a := range areas {
-		s := junitSuiteOf(r.Suite, a, props, timestamp)
+		s := junitSuiteOf(r.Suite, a, props, timestamp, func(id string) *conformance.Cause { return causeOf(r, id) })
 		root.Tests += s.Tests
 		root.Failures += s.Failures
 		root.Skipped += s.Skipped
@@ -84,7 +85,9 @@ func JUnit(w io.Writer, r *conformance.Report) error {
 }
 
 // junitSuiteOf is the <testsuite> of one area.
-func junitSuiteOf(suite string, a area, props []junitProperty, timestamp string) junitSuite {
+// cause, if not nil, names the cause of a failed scenario, for its failure
+// message.
+func junitSuiteOf(suite string, a area, props []junitProperty, timestamp string, cause func(id string) *conformance.Cause) junitSuite {
 	name := a.name
 	if name == "" && len(a.results) > 0 {
 		name = "(no area)"
@@ -107,6 +110,11 @@ func junitSuiteOf(suite string, a area, props []junitProperty, timestamp string)
 			s.Failures++
 		case c.Skipped != nil:
 			s.Skipped++
+		}
+		if cause != nil && c.Failure != nil {
+			if f := cause(res.ID); f != nil {
+				c.Failure.Message = xmlSafe(res.Message + " [cause: " + f.Summary + " (" + f.Check + ")]")
+			}
 		}
 		s.Cases = append(s.Cases, c)
 		total += res.Duration
@@ -148,6 +156,10 @@ func junitTestCase(res conformance.Result) junitCase {
 	case res.Status == conformance.Skip:
 		c.Skipped = &junitSkipped{Message: xmlSafe(res.Message)}
 		c.SystemOut = systemOut(res.Log)
+	case res.Status == conformance.Flaky:
+		// Surefire's element for a test that failed, then passed on a
+		// rerun: CI shows it, and the job stays green.
+		c.Flaky = &junitFailure{Type: res.Level.String(), Message: xmlSafe(res.Message), Text: xmlSafe(details(res))}
 	default:
 		c.Skipped = &junitSkipped{Message: xmlSafe("unknown status " + strconv.Quote(string(res.Status)))}
 		c.SystemOut = systemOut(details(res))
@@ -198,7 +210,38 @@ func junitProperties(r *conformance.Report) []junitProperty {
 	if r.Golden != "" {
 		props = append(props, junitProperty{Name: "golden", Value: xmlSafe(r.Golden)})
 	}
+	// The counts of the text report, and how JUnit's map to them.
+	s := r.Summary
+	props = append(props,
+		junitProperty{Name: "passed", Value: strconv.Itoa(s.Passed)},
+		junitProperty{Name: "failed", Value: strconv.Itoa(s.Failed)},
+		junitProperty{Name: "skipped", Value: strconv.Itoa(s.Skipped)},
+		junitProperty{Name: "flaky", Value: strconv.Itoa(s.Flaky)},
+		junitProperty{Name: "counts", Value: countsNote},
+	)
+	if r.Interrupted {
+		props = append(props, junitProperty{Name: "interrupted", Value: "true"})
+	}
+	for i, c := range r.Causes {
+		props = append(props, junitProperty{Name: "cause." + strconv.Itoa(i+1),
+			Value: xmlSafe(fmt.Sprintf("%s: %s; %d failures: %s", c.Check, c.String(), len(c.IDs), strings.Join(c.IDs, " ")))})
+	}
 	return props
+}
+
+// countsNote states how JUnit's counts map to the text report's.
+const countsNote = "failures are the failed scenarios that fail the run; a failure that does not (a SHOULD without --strict, an expected failure) is a skipped test case with its reason, so JUnit skipped = text skipped + those failures; flaky scenarios (failed, then passed) are test cases with a flakyFailure, counted in neither"
+
+// causeOf is the cause of a failed scenario, if it has one.
+func causeOf(r *conformance.Report, id string) *conformance.Cause {
+	for i := range r.Causes {
+		for _, x := range r.Causes[i].IDs {
+			if x == id {
+				return &r.Causes[i]
+			}
+		}
+	}
+	return nil
 }
 
 func joinNonEmpty(sep string, parts ...string) string {
@@ -260,6 +303,7 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	Flaky     *junitFailure `xml:"flakyFailure,omitempty"`
 	SystemOut *junitText    `xml:"system-out,omitempty"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,8 +149,23 @@ func TestJUnit(t *testing.T) {
 			{"target", "127.0.0.1:6178"}, {"profile", "qt5"}, {"profile_note", "detected"},
 			{"seed", "42"}, {"strict", "false"},
 		}
-		if diff := cmp.Diff(wantProps, suite.Props); diff != "" {
+		if diff := cmp.Diff(wantProps, suite.Props[:min(len(wantProps), len(suite.Props))]); diff != "" {
 			t.Errorf("testsuite %s properties (-want +got):\n%s", suite.Name, diff)
+		}
+		// The text report's counts, and how JUnit's map to them.
+		counts := map[string]string{}
+		for _, p := range suite.Props[len(wantProps):] {
+			counts[p.Name] = p.Value
+		}
+		want := map[string]string{"passed": strconv.Itoa(r.Summary.Passed), "failed": strconv.Itoa(r.Summary.Failed),
+			"skipped": strconv.Itoa(r.Summary.Skipped), "flaky": "0"}
+		for k, v := range want {
+			if counts[k] != v {
+				t.Errorf("testsuite %s property %s = %q, want %q", suite.Name, k, counts[k], v)
+			}
+		}
+		if counts["counts"] == "" {
+			t.Errorf("testsuite %s: no property counts stating the mapping", suite.Name)
 		}
 	}
 	if diff := cmp.Diff([]string{"server/framing", "server/valid", "server/weird"}, suites); diff != "" {
@@ -276,7 +292,7 @@ func TestJUnitStrictAndEmpty(t *testing.T) {
 			t.Errorf("timestamp %q for a zero Started", s.Timestamp)
 		}
 		wantProps := []xProp{{"target", "./planner"}, {"profile", "qt4"}, {"seed", "0"}, {"strict", "true"}, {"golden", "book"}}
-		if diff := cmp.Diff(wantProps, s.Suites[0].Props); diff != "" {
+		if diff := cmp.Diff(wantProps, s.Suites[0].Props[:min(len(wantProps), len(s.Suites[0].Props))]); diff != "" {
 			t.Errorf("properties (-want +got):\n%s", diff)
 		}
 	})
@@ -350,5 +366,35 @@ func TestJUnitInvalidCharacters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each cause is a property of the suites, and each failure's message names
+// its cause.
+func TestJUnitCauses(t *testing.T) {
+	noEnd := conformance.Finding{Check: "reply/no-end-marker", Summary: "the reply has no end marker", Offset: 105}
+	r := &conformance.Report{Suite: "server", Target: "x:1"}
+	for _, id := range []string{"valid/ascii/whole", "valid/ascii/fragmented"} {
+		r.Results = append(r.Results, conformance.Result{ID: id, Level: conformance.Must, Status: conformance.Fail, Required: true,
+			Message: "stream ended", Findings: []conformance.Finding{noEnd}})
+	}
+	var b bytes.Buffer
+	if err := JUnit(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	s := parseJUnit(t, b.Bytes())
+	var cause string
+	for _, p := range s.Suites[0].Props {
+		if p.Name == "cause.1" {
+			cause = p.Value
+		}
+	}
+	if want := "reply/no-end-marker: the reply has no end marker (first in valid/ascii/whole, offset 105); 2 failures: valid/ascii/whole valid/ascii/fragmented"; cause != want {
+		t.Errorf("property cause.1 = %q, want %q", cause, want)
+	}
+	for _, c := range s.Suites[0].Cases {
+		if c.Failure == nil || c.Failure.Message != "stream ended [cause: the reply has no end marker (reply/no-end-marker)]" {
+			t.Errorf("%s: failure %+v, want one naming its cause", c.Name, c.Failure)
+		}
 	}
 }

@@ -169,7 +169,7 @@ func (s *Stream) endArea() {
 	if s.junit == nil || len(s.junitArea.results) == 0 {
 		return
 	}
-	suite := junitSuiteOf(s.head.Suite, s.junitArea, junitProperties(&s.head), s.timestamp())
+	suite := junitSuiteOf(s.head.Suite, s.junitArea, junitProperties(&s.head), s.timestamp(), nil)
 	s.junitTotal.tests += suite.Tests
 	s.junitTotal.failures += suite.Failures
 	s.junitTotal.skipped += suite.Skipped

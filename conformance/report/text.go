@@ -58,21 +58,85 @@ func Text(w io.Writer, r *conformance.Report, opts TextOptions) error {
 	if err != nil {
 		return err
 	}
-	t := &textWriter{opts: opts, p: newPainter(opts.Color)}
+	t := &textWriter{opts: opts, p: newPainter(opts.Color), cause: map[string]int{}}
+	for i, c := range r.Causes {
+		for _, id := range c.IDs {
+			t.cause[id] = i + 1
+		}
+	}
 	t.header(r)
+	t.causes(r)
 	t.tree(r)
 	t.failures(r)
 	t.notes(r)
-	fmt.Fprintf(&t.b, "%d passed, %d failed, %d skipped in %s\n",
-		r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped, formatDuration(r.Duration))
+	if opts.Verbose && len(r.Results) > 0 {
+		fmt.Fprintf(&t.b, "wall time %s, slowest scenario %s\n", formatDuration(r.Duration), formatDuration(r.Slowest))
+	}
+	if r.Interrupted {
+		t.b.WriteString(t.p.red(fmt.Sprintf("Interrupted: the report is partial (%s cut short or not run).",
+			pluralize(r.Summary.Interrupted, "scenario", "scenarios"))) + "\n")
+	}
+	t.b.WriteString(SummaryLine(r) + "\n")
 	_, err = io.WriteString(w, t.b.String())
 	return err
+}
+
+// SummaryLine is the last line of the text report:
+//
+//	3 passed, 1 failed, 1 skipped in 1.31s
+//	3 passed, 0 failed, 1 skipped, 1 flaky in 1.31s
+//	3 passed, 0 failed, 1 skipped in 1.31s (interrupted)
+//
+// The flaky count shows only when there are flaky scenarios; a run stopped
+// by Ctrl-C ends with "(interrupted)". Its counts are r.Summary.
+func SummaryLine(r *conformance.Report) string {
+	line := fmt.Sprintf("%d passed, %d failed, %d skipped", r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped)
+	if r.Summary.Flaky > 0 {
+		line += fmt.Sprintf(", %d flaky", r.Summary.Flaky)
+	}
+	line += " in " + formatDuration(r.Duration)
+	if r.Interrupted {
+		line += " (interrupted)"
+	}
+	return line
+}
+
+// causes writes the root causes of the failures, before anything else:
+//
+//	1 cause explains 56 failures: the reply has no end marker (first in valid/ascii/whole, offset 105)
+//
+// or, with several, one a line, numbered as the tree refers to them.
+func (t *textWriter) causes(r *conformance.Report) {
+	if len(r.Causes) == 0 {
+		return
+	}
+	n := 0
+	for _, c := range r.Causes {
+		n += len(c.IDs)
+	}
+	verb := "explain"
+	if len(r.Causes) == 1 {
+		verb = "explains"
+	}
+	head := pluralize(len(r.Causes), "cause", "causes") + " " + verb + " " + pluralize(n, "failure", "failures") + ":"
+	if len(r.Causes) == 1 {
+		c := r.Causes[0]
+		t.b.WriteString(t.p.bold(head) + " " + terminalSafe(c.String()) + " [" + terminalSafe(c.Check) + "]\n\n")
+		return
+	}
+	t.b.WriteString(t.p.bold(head) + "\n")
+	for i, c := range r.Causes {
+		fmt.Fprintf(&t.b, "  %d. %s: %s [%s]\n", i+1, pluralize(len(c.IDs), "failure", "failures"), terminalSafe(c.String()), terminalSafe(c.Check))
+	}
+	t.b.WriteString("\n")
 }
 
 type textWriter struct {
 	b    strings.Builder
 	opts TextOptions
 	p    painter
+	// cause is the number of each failed scenario's cause, from 1.
+	cause map[string]int
 }
 
 // header writes
@@ -147,6 +211,14 @@ func (t *textWriter) scenario(res conformance.Result) {
 		if res.Counts() {
 			paint = t.p.red
 		}
+		if n := t.cause[res.ID]; n > 0 && len(t.cause) > 0 {
+			if note != "" {
+				note += "; "
+			}
+			note += fmt.Sprintf("cause %d", n)
+		}
+	case conformance.Flaky:
+		mark, note, paint = "~", "flaky: failed, then passed when run again", t.p.yellow
 	case conformance.Skip:
 		mark, note, paint = "-", "skipped", t.p.cyan
 		if res.Message != "" {
@@ -195,17 +267,40 @@ func failNote(res conformance.Result) string {
 //	    Requirement: ...
 //	    message
 //	      log
+//
+// A cause is explained once: after the first failure of a cause shared by
+// several scenarios, the others say only "cause N, as in <first>" (with
+// Verbose, each shows its own message and log).
 func (t *textWriter) failures(r *conformance.Report) {
 	first := true
+	explained := map[int]string{}
+	short := false // the last entry was a one-line reference to a cause
 	for _, res := range r.Results {
-		if res.Status != conformance.Fail {
+		if res.Status != conformance.Fail && res.Status != conformance.Flaky {
 			continue
 		}
 		if first {
 			t.failuresHeading()
 			first = false
 		}
+		n := t.cause[res.ID]
+		if by, ok := explained[n]; ok && n > 0 && !t.opts.Verbose && res.Status == conformance.Fail {
+			paint, level := t.failureLevel(res)
+			t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + ": cause " + fmt.Sprint(n) + ", as in " + terminalSafe(by) + "\n")
+			short = true
+			continue
+		}
+		if short {
+			t.b.WriteString("\n")
+			short = false
+		}
+		if n > 0 && res.Status == conformance.Fail {
+			explained[n] = res.ID
+		}
 		t.failure(res)
+	}
+	if short {
+		t.b.WriteString("\n")
 	}
 }
 
@@ -213,6 +308,19 @@ func (t *textWriter) failuresHeading() { t.b.WriteString(t.p.bold("Failures:") +
 
 // failure writes one failed scenario of the recap.
 func (t *textWriter) failure(res conformance.Result) {
+	paint, level := t.failureLevel(res)
+	t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + "\n")
+	if res.Requirement != "" {
+		t.b.WriteString("    Requirement: " + terminalSafe(res.Requirement) + "\n")
+	}
+	t.indented(res.Message, "    ")
+	t.indented(res.Log, "      ")
+	t.b.WriteString("\n")
+}
+
+// failureLevel is how a failure is painted and the words beside its ID:
+// its level and whether it counts.
+func (t *textWriter) failureLevel(res conformance.Result) (func(string) string, string) {
 	paint := t.p.yellow
 	if res.Counts() {
 		paint = t.p.red
@@ -226,13 +334,10 @@ func (t *textWriter) failure(res conformance.Result) {
 	case res.Level == conformance.Should:
 		level += ", required by --strict"
 	}
-	t.b.WriteString("  " + paint(terminalSafe(res.ID)+" ("+level+")") + "\n")
-	if res.Requirement != "" {
-		t.b.WriteString("    Requirement: " + terminalSafe(res.Requirement) + "\n")
+	if res.Status == conformance.Flaky {
+		level, paint = res.Level.String()+", flaky: passed when run again", t.p.yellow
 	}
-	t.indented(res.Message, "    ")
-	t.indented(res.Log, "      ")
-	t.b.WriteString("\n")
+	return paint, level
 }
 
 // notes writes how many failures do not count and why, and the unexpected
@@ -370,3 +475,18 @@ func (p painter) red(s string) string    { return p.paint(p.redC, s) }
 func (p painter) yellow(s string) string { return p.paint(p.yellowC, s) }
 func (p painter) cyan(s string) string   { return p.paint(p.cyanC, s) }
 func (p painter) bold(s string) string   { return p.paint(p.boldC, s) }
+
+// ResultLine is one result as a line of live output, as the tree shows it:
+// "✔ framing/split-size (12ms)", "✖ valid/ascii/whole: <the message's
+// first line>".
+func ResultLine(res conformance.Result) string {
+	mark := map[conformance.Status]string{conformance.Pass: "✔", conformance.Fail: "✖", conformance.Skip: "-", conformance.Flaky: "~"}[res.Status]
+	line := mark + " " + terminalSafe(res.ID) + " (" + formatDuration(res.Duration) + ")"
+	switch {
+	case res.Status == conformance.Fail && !res.Counts():
+		line += " not required: " + firstLine(res.Message)
+	case res.Status != conformance.Pass && res.Message != "":
+		line += " " + firstLine(res.Message)
+	}
+	return line
+}

@@ -110,6 +110,7 @@ Failures:
       > trips with padding
       < EOF
 
+wall time 850ms, slowest scenario 120ms
 1 passed, 1 failed, 1 skipped in 850ms
 `,
 		},
@@ -291,5 +292,48 @@ func TestColorFor(t *testing.T) {
 		if ColorFor(tty) {
 			t.Error("ColorFor(/dev/tty) = true with TERM=dumb")
 		}
+	}
+}
+
+// Failures that share a cause are explained once: the report leads with
+// the causes, numbered as the tree refers to them, and the recap details
+// the first failure of each cause only.
+func TestTextCauses(t *testing.T) {
+	noEnd := conformance.Finding{Check: "reply/no-end-marker", Summary: "the reply has no end marker", Offset: 105, Field: "end"}
+	r := &conformance.Report{Suite: "server", Target: "x:1", Duration: time.Second}
+	for _, id := range []string{"valid/ascii/whole", "valid/ascii/fragmented", "framing/split-size"} {
+		r.Results = append(r.Results, conformance.Result{ID: id, Level: conformance.Must, Status: conformance.Fail, Required: true,
+			Message: "stream ended before the end marker", Log: "> reply", Findings: []conformance.Finding{noEnd}})
+	}
+	r.Results = append(r.Results, conformance.Result{ID: "reply/after-end", Level: conformance.Must, Status: conformance.Fail, Required: true,
+		Message: "4 bytes after the end marker", Findings: []conformance.Finding{{Check: "reply/after-end", Summary: "the server sends bytes after the end marker", Offset: 107}}})
+	r.Results = append(r.Results, conformance.Result{ID: "reply/closes", Level: conformance.Must, Status: conformance.Fail, Required: true, Message: "no finding"})
+	var b strings.Builder
+	if err := Text(&b, r, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	want := "tripcheck server x:1: seed 0\n\n" +
+		"2 causes explain 4 failures:\n" +
+		"  1. 3 failures: the reply has no end marker (first in valid/ascii/whole, offset 105) [reply/no-end-marker]\n" +
+		"  2. 1 failure: the server sends bytes after the end marker (first in reply/after-end, offset 107) [reply/after-end]\n\n"
+	if !strings.HasPrefix(out, want) {
+		t.Errorf("the report does not lead with the causes; want it to start\n%s\ngot\n%s", want, out)
+	}
+	for _, line := range []string{
+		"  ✖ valid/ascii/fragmented (cause 1)\n",
+		"  ✖ reply/closes\n",
+		"  valid/ascii/fragmented (MUST): cause 1, as in valid/ascii/whole\n",
+		"  framing/split-size (MUST): cause 1, as in valid/ascii/whole\n",
+	} {
+		if !strings.Contains(out, line) {
+			t.Errorf("no line %q in\n%s", line, out)
+		}
+	}
+	if n := strings.Count(out, "stream ended before the end marker"); n != 1 {
+		t.Errorf("the message of cause 1 is shown %d times, want once\n%s", n, out)
+	}
+	if !strings.HasSuffix(out, "0 passed, 5 failed, 0 skipped in 1s\n") {
+		t.Errorf("the last line is not the summary:\n%s", out)
 	}
 }

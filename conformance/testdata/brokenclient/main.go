@@ -38,21 +38,30 @@ import (
 )
 
 var modes = map[string]string{
-	"ok":                 "fakes.Query, the reference client: no fault",
-	"one-read-one-block": "takes the bytes of each read for exactly one block (drops the rest of a read, fails on a short one)",
-	"ignore-end-marker":  "takes 0xFFFF for an ordinary size and reads blocks until EOF, then reports success",
-	"eof-is-success":     "stops at the end marker, but takes EOF anywhere for the end of a complete answer",
-	"little-endian-size": "reads the size fields little-endian",
-	"prints-early":       "prints each trip's fields as they arrive, before its block is complete, then ERROR if the stream fails",
-	"empty-is-error":     "reports an answer with no trips as an error",
-	"no-timeout":         "waits for ever for the server (until killed)",
-	"ignores-leftover":   "decodes trips like QDataStream without checking its status: fields past the block read as zero, bytes left over are ignored",
-	"null-unaware":       "prints a null date as Julian Day 0 (-4714-11-24) and a null time as 00:00:00.000",
-	"utf8-strings":       "sends city names as UTF-8 bytes instead of UTF-16",
-	"nulls-confused":     "sends a null string as an empty one and an empty string as a null one",
-	"always-departure":   "sends the flag D whatever the search says",
-	"sends-after-end":    "sends its request a second time after the end marker, then closes",
-	"no-nulls":           "exits 89 (not implemented) on a search with a null value; otherwise ok",
+	"ok":                  "fakes.Query, the reference client: no fault",
+	"one-read-one-block":  "takes the bytes of each read for exactly one block (drops the rest of a read, fails on a short one)",
+	"ignore-end-marker":   "takes 0xFFFF for an ordinary size and reads blocks until EOF, then reports success",
+	"eof-is-success":      "stops at the end marker, but takes EOF anywhere for the end of a complete answer",
+	"little-endian-size":  "reads the size fields little-endian",
+	"prints-early":        "prints each trip's fields as they arrive, before its block is complete, then ERROR if the stream fails",
+	"empty-is-error":      "reports an answer with no trips as an error",
+	"no-timeout":          "waits for ever for the server (until killed)",
+	"ignores-leftover":    "decodes trips like QDataStream without checking its status: fields past the block read as zero, bytes left over are ignored",
+	"null-unaware":        "prints a null date as Julian Day 0 (-4714-11-24) and a null time as 00:00:00.000",
+	"utf8-strings":        "sends city names as UTF-8 bytes instead of UTF-16",
+	"nulls-confused":      "sends a null string as an empty one and an empty string as a null one",
+	"always-departure":    "sends the flag D whatever the search says",
+	"sends-after-end":     "sends its request a second time after the end marker, then closes",
+	"no-nulls":            "exits 89 (not implemented) on a search with a null value; otherwise ok",
+	"keeps-whole-trips":   "on a failed search prints the trips of the blocks received whole, then ERROR, as the book's client keeps them (conformant)",
+	"drops-last-on-error": "on a failed search prints the trips of the blocks received whole but the last, then ERROR",
+}
+
+// More modes: the end of the stream, sizes, counts, printing, time (more.go).
+func init() {
+	for m, what := range moreModes {
+		modes[m] = what
+	}
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -63,6 +72,8 @@ type client struct {
 	timeout time.Duration
 	out     io.Writer
 	midLine bool // prints-early: a trip line is begun
+	// partial are the trips of the blocks read whole so far.
+	partial []wire.Trip
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -122,7 +133,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = errors.New("no trips found")
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "ERROR %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		kept := c.partial
+		switch *mode {
+		case "keeps-whole-trips":
+		case "drops-last-on-error":
+			kept = kept[:max(0, len(kept)-1)]
+		default:
+			kept = nil
+		}
+		var b strings.Builder
+		for i := range kept {
+			b.WriteString(c.line(&kept[i]) + "\n")
+		}
+		fmt.Fprintf(&b, "ERROR %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		stdout.Write([]byte(b.String()))
 		return 1
 	}
 	if *mode != "prints-early" {
@@ -164,6 +188,7 @@ func parseSearch(args []string) (wire.Request, error) {
 }
 
 func (c *client) line(t *wire.Trip) string {
+	t = c.adjust(t)
 	if c.mode == "null-unaware" {
 		d, tm := t.Date, t.Departure
 		if d.IsNull() {
@@ -176,7 +201,7 @@ func (c *client) line(t *wire.Trip) string {
 		u.Date, u.Departure = d, tm
 		t = &u
 	}
-	return fmt.Sprintf("%v %v %d %d %s", t.Date, t.Departure, t.Duration, t.Changes, t.TrainType.String())
+	return fmt.Sprintf("%v %v %d %d %s", t.Date, t.Departure, t.Duration, t.Changes, c.trainText(t.TrainType))
 }
 
 // encodeRequest writes the request, with the mode's fault.
@@ -224,10 +249,12 @@ func (c *client) search(addr string, r *wire.Request) ([]wire.Trip, error) {
 	d := net.Dialer{Timeout: c.timeout}
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
-		return nil, err
+		return c.dialFailed(err)
 	}
 	defer conn.Close()
-	if c.mode != "no-timeout" {
+	if c.mode == "deadline-1s" {
+		conn.SetDeadline(time.Now().Add(time.Second)) // the fault: the whole search
+	} else if c.mode != "no-timeout" {
 		// The timeout is for silence: a slow but steady reply, on a
 		// loaded machine, goes on.
 		conn = &idleConn{conn, c.timeout}
@@ -243,6 +270,9 @@ func (c *client) search(addr string, r *wire.Request) ([]wire.Trip, error) {
 	}
 	if err == nil && c.mode == "sends-after-end" {
 		conn.Write(req)
+	}
+	if err == nil {
+		trips, err = c.afterEnd(conn, trips)
 	}
 	return trips, err
 }
@@ -315,6 +345,9 @@ func (c *client) readStream(conn net.Conn) ([]wire.Trip, error) {
 		if c.mode == "little-endian-size" {
 			size = int(binary.LittleEndian.Uint16(sz[:]))
 		}
+		if err := c.checkSize(sz); err != nil {
+			return nil, err
+		}
 		if size == wire.EndMarker && c.mode != "ignore-end-marker" {
 			return trips, nil
 		}
@@ -337,6 +370,7 @@ func (c *client) readStream(conn net.Conn) ([]wire.Trip, error) {
 			return nil, errors.New("malformed trip block")
 		}
 		trips = append(trips, t.Clone())
+		c.partial = trips
 	}
 }
 

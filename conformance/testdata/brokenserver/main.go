@@ -59,6 +59,13 @@ var modes = map[string]string{
 	"golden-off":           "answers with trip[1] one minute longer than the reference",
 }
 
+// More modes: lifecycle, timing and value faults (more.go).
+func init() {
+	for m, what := range moreModes {
+		modes[m] = what
+	}
+}
+
 // Stand-in trips: the durations of every reply.
 var durations = []uint16{44, 8, 61}
 
@@ -120,6 +127,7 @@ type server struct {
 	ln      net.Listener
 	stderr  io.Writer
 	slots   chan struct{} // max-10-conns
+	conns   int           // stops-after-500: connections accepted
 }
 
 // serve accepts connections until the listener fails.
@@ -132,6 +140,9 @@ func (s *server) serve() int {
 			}
 			s.logf("accept: %v", err)
 			time.Sleep(5 * time.Millisecond) // EMFILE and the like: back off
+			continue
+		}
+		if s.turnAway(c) {
 			continue
 		}
 		switch s.mode {
@@ -177,6 +188,8 @@ func (s *server) handle(c net.Conn) {
 		s.answersTruncated(c)
 	case "answers-each-request":
 		s.answerEach(c)
+	case "read-deadline-800ms", "drops-halfclosed", "validates-per-read", "waits-on-eof":
+		s.serveMore(c)
 	default:
 		s.serveOne(c)
 	}
@@ -233,6 +246,9 @@ func (s *server) readBlock(c net.Conn, r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	n := int(binary.BigEndian.Uint16(size[:]))
+	if s.mode == "signed-size" && int16(n) < 0 && n != wire.EndMarker {
+		return nil, fmt.Errorf("size %d read as %d", n, int16(n))
+	}
 	if n == wire.EndMarker {
 		switch s.mode {
 		case "lenient", "never-refuses":
@@ -259,6 +275,9 @@ func (s *server) readFailed(begun bool, err error) {
 	if s.mode == "crash-on-truncated" && begun && closedByPeer(err) {
 		s.crash("the client closed in the middle of a request: %v", err)
 	}
+	if s.mode == "crash-on-empty" && !begun && closedByPeer(err) {
+		s.crash("a client closed without sending a byte: %v", err)
+	}
 }
 
 func closedByPeer(err error) bool {
@@ -282,6 +301,9 @@ func (s *server) decode(payload []byte) (wire.Request, error) {
 	err := s.profile.DecodeRequest(payload, &r)
 	if err == nil {
 		err = r.Validate()
+	}
+	if err == nil {
+		err = s.validateMore(&r)
 	}
 	if err != nil {
 		switch {

@@ -15,19 +15,20 @@
 // Output contract (a public interface of tripcheck):
 //   success: one line per trip,
 //              <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
-//            (an invalid or null date or time is printed as "@null", the train
-//            type as UTF-8), then "END <n>"; exit status 0.
+//            (an invalid or null date and a null time are printed as "@null",
+//            a time past the day as "@ms(N)", the train type as UTF-8 with a
+//            lone surrogate as U+FFFD), then "END <n>"; exit status 0.
 //   failure: exactly one line "ERROR <reason>" and no trip line; exit status 1.
 //   usage error: a message on stderr; exit status 2.
 //
 // Deliberate difference from the book: the book's client shows each trip as
 // soon as its block has arrived. The contract forbids a partial answer, so
 // trips are buffered and printed only once the 0xFFFF end marker has arrived;
-// if the search fails first, none of them is printed. For the same reason a
-// trip whose fields cannot be read completely from the bytes received (the
-// stream status is not Ok after reading them: a size field smaller than the
-// fields, or a string with an odd byte length) ends the search with an error
-// instead of being shown with default values, as the book would.
+// if the search fails first, none of them is printed. Like the book it does
+// not check the stream status after a trip's fields: a size field smaller
+// than the fields reads on into the next block, and an odd string reads as
+// what QDataStream makes of it. A lone surrogate in a train type prints as
+// U+FFFD, as the exec contract says.
 
 #include <QAbstractSocket>
 #include <QCoreApplication>
@@ -102,6 +103,38 @@ void TripPlanner::connectToServer()
     nextBlockSize = 0;
 }
 
+// timeText is a QTime's wire value as the exec contract prints it: @null for
+// the null time (0xFFFFFFFF), HH:mm:ss.zzz within the day, @ms(N) past it
+// (where the book's window shows an empty time).
+static QString timeText(quint32 ms)
+{
+    if (ms == 0xFFFFFFFFu)
+        return QStringLiteral("@null");
+    if (ms >= 86400000u)
+        return QStringLiteral("@ms(%1)").arg(ms);
+    return QTime::fromMSecsSinceStartOfDay(int(ms)).toString(QStringLiteral("HH:mm:ss.zzz"));
+}
+
+// withReplacement is s with every lone surrogate replaced by U+FFFD, as the
+// exec contract prints it (QString::toUtf8 would write '?').
+static QString withReplacement(const QString &s)
+{
+    QString out;
+    out.reserve(s.size());
+    for (int i = 0; i < s.size(); ++i) {
+        const QChar c = s.at(i);
+        if (c.isHighSurrogate() && i + 1 < s.size() && s.at(i + 1).isLowSurrogate()) {
+            out += c;
+            out += s.at(++i);
+        } else if (c.isSurrogate()) {
+            out += QChar(0xFFFD);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 void TripPlanner::sendRequest()
 {
     QByteArray block;
@@ -146,28 +179,23 @@ void TripPlanner::updateTableWidget()
             break;
 
         QDate date;
-        QTime departureTime;
+        quint32 departureMs; // a QTime's bytes, read raw to print one out of range
         quint16 duration;
         quint8 changes;
         QString trainType;
 
-        in >> date >> departureTime >> duration >> changes >> trainType;
-        if (in.status() != QDataStream::Ok) {
-            fail(QStringLiteral("malformed trip block"));
-            break;
-        }
+        // As the book: no check of the stream status; a block too short
+        // for its fields reads on into the next one.
+        in >> date >> departureMs >> duration >> changes >> trainType;
 
         trips << QStringLiteral("%1 %2 %3 %4 %5")
                      .arg(date.isValid()
                               ? date.toString(QStringLiteral("yyyy-MM-dd"))
                               : QStringLiteral("@null"))
-                     .arg(departureTime.isValid()
-                              ? departureTime.toString(
-                                    QStringLiteral("HH:mm:ss.zzz"))
-                              : QStringLiteral("@null"))
+                     .arg(timeText(departureMs))
                      .arg(duration)
                      .arg(changes)
-                     .arg(trainType);
+                     .arg(withReplacement(trainType));
 
         nextBlockSize = 0;
     }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/report"
+	"github.com/tripcheck/tripcheck/pcap"
+)
+
+// writeHTML writes the HTML report of rep to file (--html), if one is
+// asked for.
+func writeHTML(rep *conformance.Report, file string) error {
+	if file == "" {
+		return nil
+	}
+	if err := report.WriteFile(file, func(w io.Writer) error { return report.HTML(w, rep) }); err != nil {
+		return usageError("--html: %v", err)
+	}
+	return nil
+}
+
+// maxHTMLSessions is the most sessions pcap decode --html draws: each
+// keeps its bounded trace until the page is written.
+const maxHTMLSessions = 500
+
+// htmlSessions collects the sessions pcap decode draws with --html.
+type htmlSessions struct {
+	file     string // --html; "" draws nothing
+	sessions []report.CaptureSession
+	more     int // sessions past maxHTMLSessions, not drawn
+}
+
+// add keeps s, decoded as d, for the page.
+func (h *htmlSessions) add(s *pcap.Session, d *pcap.Decoded) {
+	if h.file == "" {
+		return
+	}
+	if len(h.sessions) >= maxHTMLSessions {
+		h.more++
+		return
+	}
+	h.sessions = append(h.sessions, report.CaptureSession{
+		Title:   fmt.Sprintf("session %d: %v → %v", s.Index, s.Client, s.Server),
+		Profile: d.Profile,
+		Notes: []string{
+			fmt.Sprintf("%s, +%s, %d packets (%d–%d), %s", s.First.UTC().Format("2006-01-02 15:04:05.000000"),
+				s.Last.Sub(s.First).Round(time.Microsecond), s.Packets, s.FirstPacket, s.LastPacket, s.End),
+			fmt.Sprintf("profile %v (%s)", d.Profile, d.ProfileNote),
+		},
+		Wire: conformance.SessionWire(s),
+	})
+}
+
+// write writes the page of the sessions of capture path.
+func (h *htmlSessions) write(path string) error {
+	if h.file == "" {
+		return nil
+	}
+	meta := map[string]string{"Capture": path}
+	if h.more > 0 {
+		meta["Sessions"] = fmt.Sprintf("the first %d drawn, %d more not drawn", len(h.sessions), h.more)
+	}
+	err := report.WriteFile(h.file, func(w io.Writer) error {
+		return report.CaptureHTML(w, "tripcheck pcap decode: "+path, meta, h.sessions)
+	})
+	if err != nil {
+		return usageError("--html: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package conformance
+
+import (
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+// moreClientCommands are the client suite's commands for what serve cannot
+// send and for a client with nothing to connect to.
+func moreClientCommands() []command[*clientSession] {
+	return []command[*clientSession]{
+		{
+			name:  "answer",
+			usage: "[-trips N] [-variant V] [-then close|reset|keep-open] [-after HEX] [-silence D] [-fill-train] [trip fields]",
+			doc: "answer answers the last search as serve does (N trips, default 3, and the end marker, shaped as the\n" +
+				"variant, the stream ended as -then says), with what serve cannot send: -after adds raw bytes after the\n" +
+				"end marker; -silence sends nothing for D first; -fill-train makes trip[0]'s train type the longest a\n" +
+				"block can hold (a payload of 65 533 bytes in both profiles). The trip field train-hex=HEX is a train\n" +
+				"type of raw UTF-16 bytes (lone surrogates, U+0000).\n" + tripFieldsHelp,
+			flags: func(fs *flag.FlagSet) {
+				fs.Int("trips", 3, "")
+				fs.String("variant", "", "")
+				fs.String("then", "close", "")
+				fs.String("after", "", "")
+				fs.Duration("silence", 0, "")
+				fs.Bool("fill-train", false, "")
+			},
+			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+				spec := serveSpec{
+					trips: intFlag(fs, "trips"), fields: args, variant: str(fs, "variant"),
+					then: str(fs, "then"), silence: durFlag(fs, "silence", 0), fillTrain: boolFlag(fs, "fill-train"),
+				}
+				if a := str(fs, "after"); a != "" {
+					b, err := hex.DecodeString(a)
+					if err != nil {
+						ts.Fatalf("-after: %v", err)
+					}
+					spec.after = b
+				}
+				if err := s.serve(ts.Logf, s.current(ts), spec); err != nil {
+					s.fatal(ts, err)
+				}
+			},
+		},
+		{
+			name:  "search-refused",
+			usage: "",
+			doc: "search-refused runs the client (exec mode) with the default search at an address where nothing\n" +
+				"listens: it must print one line ERROR <reason> and no trip, and exit non-zero, within the step timeout.\n" +
+				"With --listen it skips: a client there connects to tripcheck.",
+			run: runSearchRefused,
+		},
+	}
+}
+
+func runSearchRefused(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+	if s.suite.listen() {
+		s.t.Skip("needs --exec: the client is run with nothing listening at its address")
+	}
+	addr, free, err := refusingAddr()
+	if err != nil {
+		ts.Fatalf("cannot find a free port: %v", err)
+	}
+	defer free()
+	values := DefaultRequest()
+	p := s.suite.fixedProfile()
+	if p == 0 {
+		p = wire.Qt4
+	}
+	argv, err := s.suite.tmpl.Fill(searchVars(addr, &values, p))
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	ts.Logf("$ %s   (nothing listens at %s)", quoteArgv(argv), addr)
+	proc, err := startProc(argv, []string{"TRIPCHECK_SCENARIO=" + s.sc.ID})
+	if err != nil {
+		ts.Fatalf("cannot start the client: %v", err)
+	}
+	defer proc.kill()
+	start := time.Now()
+	if !proc.wait(s.suite.ctx, s.suite.timeout) {
+		fail(ts, Finding{Check: "client/no-exit", Summary: "the client did not give up on an address where nothing listens", Offset: -1},
+			"the client did not exit within %v with nothing listening at %s: killed\n    client: %s", s.suite.timeout, addr, proc.describe())
+	}
+	code := proc.exitCode()
+	if code == ExitNotImplemented {
+		s.t.Skip("the client does not implement this search (exit 89)")
+	}
+	lines := printedLines(proc.stdout.Bytes())
+	ts.Logf("client exited %d after %v; printed:\n%s", code, time.Since(start).Round(time.Millisecond), showLines(lines))
+	if err := checkFailure(lines, code, fmt.Sprintf("nothing listening at %s", addr), nil); err != nil {
+		fail(ts, Finding{Check: "client/refused-not-error", Summary: "the client did not report a refused connection as an error", Offset: -1}, "%v", err)
+	}
+}
