@@ -233,23 +233,56 @@ func (r *Report) Tally() {
 // each (its first); failures without a finding are in no cause. The causes
 // come most failures first, then in the order first seen.
 func causes(results []Result) []Cause {
-	out := []Cause{} // [] in JSON when there are none
-	index := map[string]int{}
+	var cs CauseSet
 	for _, res := range results {
-		if res.Status != Fail || len(res.Findings) == 0 {
-			continue
-		}
-		f := res.Findings[0]
-		i, ok := index[f.Check]
-		if !ok {
-			i = len(out)
-			index[f.Check] = i
-			out = append(out, Cause{Check: f.Check, Summary: f.Summary, First: res.ID, Offset: f.Offset, Field: f.Field})
-		}
-		out[i].IDs = append(out[i].IDs, res.ID)
+		cs.Add(res)
 	}
+	return cs.Causes()
+}
+
+// CauseSet groups failures by cause as results go by, for writers that see
+// results one at a time (a streamed report, a JUnit test suite).
+type CauseSet struct {
+	list  []Cause
+	index map[string]int
+}
+
+// Add takes one result: a failure with a finding joins its cause.
+func (cs *CauseSet) Add(res Result) {
+	if res.Status != Fail || len(res.Findings) == 0 {
+		return
+	}
+	if cs.index == nil {
+		cs.index = map[string]int{}
+	}
+	f := res.Findings[0]
+	i, ok := cs.index[f.Check]
+	if !ok {
+		i = len(cs.list)
+		cs.index[f.Check] = i
+		cs.list = append(cs.list, Cause{Check: f.Check, Summary: f.Summary, First: res.ID, Offset: f.Offset, Field: f.Field})
+	}
+	cs.list[i].IDs = append(cs.list[i].IDs, res.ID)
+}
+
+// Causes are the causes so far, most failures first, then in the order
+// first seen; [] (not nil) when there are none.
+func (cs *CauseSet) Causes() []Cause {
+	out := append([]Cause{}, cs.list...)
 	sort.SliceStable(out, func(a, b int) bool { return len(out[a].IDs) > len(out[b].IDs) })
 	return out
+}
+
+// Of is the cause of the failed scenario id, or nil.
+func (cs *CauseSet) Of(id string) *Cause {
+	for i := range cs.list {
+		for _, x := range cs.list[i].IDs {
+			if x == id {
+				return &cs.list[i]
+			}
+		}
+	}
+	return nil
 }
 
 // Count adds one result to the counts.

@@ -416,6 +416,10 @@ func findDivergence(res *conformance.Result, all map[streamKey]*annotated, order
 			// The finding says what is wrong, not the bytes expected.
 			d := &divergence{Conn: k.conn, Dir: k.dir, Offset: f.Offset, Field: f.Field, Note: f.Summary + " (" + f.Check + ")"}
 			d.Actual = actualAt(a, f.Offset)
+			if a.fault != nil && a.fault.Offset == f.Offset {
+				// The stream's own fault at that place says what was due.
+				d.Expected = expectedAt(a.fault)
+			}
 			return d
 		}
 	}
@@ -428,22 +432,25 @@ func findDivergence(res *conformance.Result, all map[streamKey]*annotated, order
 			continue
 		}
 		de := a.fault
-		d := &divergence{Conn: k.conn, Dir: k.dir, Offset: de.Offset, Field: de.Field, Note: strings.TrimPrefix(de.Error(), "wire: "), Actual: actualAt(a, de.Offset)}
-		switch {
-		case errors.Is(de, wire.ErrAfterEnd):
-			d.Expected = "the end of the stream"
-		case errors.Is(de, wire.ErrNoEndMarker):
-			d.Expected = "ff ff (the end marker)"
-		case errors.Is(de, wire.ErrTrailingBytes):
-			d.Expected = "the block's end: its last field ends here"
-		case errors.Is(de, wire.ErrTruncated):
-			d.Expected = "the rest of the block"
-		default:
-			d.Expected = "a valid " + de.Field
-		}
-		return d
+		return &divergence{Conn: k.conn, Dir: k.dir, Offset: de.Offset, Field: de.Field, Note: strings.TrimPrefix(de.Error(), "wire: "),
+			Actual: actualAt(a, de.Offset), Expected: expectedAt(de)}
 	}
 	return nil
+}
+
+// expectedAt says what was due where the decoder found de.
+func expectedAt(de *wire.DecodeError) string {
+	switch {
+	case errors.Is(de, wire.ErrAfterEnd):
+		return "the end of the stream"
+	case errors.Is(de, wire.ErrNoEndMarker):
+		return "ff ff (the end marker)"
+	case errors.Is(de, wire.ErrTrailingBytes):
+		return "the block's end: its last field ends here"
+	case errors.Is(de, wire.ErrTruncated):
+		return "the rest of the block"
+	}
+	return "a valid " + de.Field
 }
 
 // actualAt says what the stream holds at off.

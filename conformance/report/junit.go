@@ -66,7 +66,7 @@ func JUnit(w io.Writer, r *conformance.Report) error {
 		areas = []area{{}}
 	}
 	for _, a := range areas {
-		s := junitSuiteOf(r.Suite, a, props, timestamp, func(id string) *conformance.Cause { return causeOf(r, id) })
+		s := junitSuiteOf(r.Suite, a, props, timestamp)
 		root.Tests += s.Tests
 		root.Failures += s.Failures
 		root.Skipped += s.Skipped
@@ -85,9 +85,29 @@ func JUnit(w io.Writer, r *conformance.Report) error {
 }
 
 // junitSuiteOf is the <testsuite> of one area.
-// cause, if not nil, names the cause of a failed scenario, for its failure
-// message.
-func junitSuiteOf(suite string, a area, props []junitProperty, timestamp string, cause func(id string) *conformance.Cause) junitSuite {
+// junitSuiteOf is the <testsuite> of one area: its test cases, then, after
+// the run's properties, the text report's counts of the area and the
+// causes of its failures (each failure's message names its cause too). It
+// needs only the area's results, so a streamed report writes it as the
+// area ends.
+func junitSuiteOf(suite string, a area, props []junitProperty, timestamp string) junitSuite {
+	var counts conformance.Summary
+	var cs conformance.CauseSet
+	for _, res := range a.results {
+		counts.Count(res)
+		cs.Add(res)
+	}
+	props = append(props[:len(props):len(props)],
+		junitProperty{Name: "passed", Value: strconv.Itoa(counts.Passed)},
+		junitProperty{Name: "failed", Value: strconv.Itoa(counts.Failed)},
+		junitProperty{Name: "skipped", Value: strconv.Itoa(counts.Skipped)},
+		junitProperty{Name: "flaky", Value: strconv.Itoa(counts.Flaky)},
+		junitProperty{Name: "counts", Value: countsNote},
+	)
+	for i, c := range cs.Causes() {
+		props = append(props, junitProperty{Name: "cause." + strconv.Itoa(i+1),
+			Value: xmlSafe(fmt.Sprintf("%s: %s; %d failures: %s", c.Check, c.String(), len(c.IDs), strings.Join(c.IDs, " ")))})
+	}
 	name := a.name
 	if name == "" && len(a.results) > 0 {
 		name = "(no area)"
@@ -111,8 +131,8 @@ func junitSuiteOf(suite string, a area, props []junitProperty, timestamp string,
 		case c.Skipped != nil:
 			s.Skipped++
 		}
-		if cause != nil && c.Failure != nil {
-			if f := cause(res.ID); f != nil {
+		if c.Failure != nil {
+			if f := cs.Of(res.ID); f != nil {
 				c.Failure.Message = xmlSafe(res.Message + " [cause: " + f.Summary + " (" + f.Check + ")]")
 			}
 		}
@@ -210,39 +230,14 @@ func junitProperties(r *conformance.Report) []junitProperty {
 	if r.Golden != "" {
 		props = append(props, junitProperty{Name: "golden", Value: xmlSafe(r.Golden)})
 	}
-	// The counts of the text report, and how JUnit's map to them.
-	s := r.Summary
-	props = append(props,
-		junitProperty{Name: "passed", Value: strconv.Itoa(s.Passed)},
-		junitProperty{Name: "failed", Value: strconv.Itoa(s.Failed)},
-		junitProperty{Name: "skipped", Value: strconv.Itoa(s.Skipped)},
-		junitProperty{Name: "flaky", Value: strconv.Itoa(s.Flaky)},
-		junitProperty{Name: "counts", Value: countsNote},
-	)
 	if r.Interrupted {
 		props = append(props, junitProperty{Name: "interrupted", Value: "true"})
-	}
-	for i, c := range r.Causes {
-		props = append(props, junitProperty{Name: "cause." + strconv.Itoa(i+1),
-			Value: xmlSafe(fmt.Sprintf("%s: %s; %d failures: %s", c.Check, c.String(), len(c.IDs), strings.Join(c.IDs, " ")))})
 	}
 	return props
 }
 
 // countsNote states how JUnit's counts map to the text report's.
-const countsNote = "failures are the failed scenarios that fail the run; a failure that does not (a SHOULD without --strict, an expected failure) is a skipped test case with its reason, so JUnit skipped = text skipped + those failures; flaky scenarios (failed, then passed) are test cases with a flakyFailure, counted in neither"
-
-// causeOf is the cause of a failed scenario, if it has one.
-func causeOf(r *conformance.Report, id string) *conformance.Cause {
-	for i := range r.Causes {
-		for _, x := range r.Causes[i].IDs {
-			if x == id {
-				return &r.Causes[i]
-			}
-		}
-	}
-	return nil
-}
+const countsNote = "the properties passed/failed/skipped/flaky count this testsuite's scenarios as the text report counts them; failures are the failed scenarios that fail the run; a failure that does not (a SHOULD without --strict, an expected failure) is a skipped test case with its reason, so JUnit skipped = text skipped + those failures; flaky scenarios (failed, then passed) are test cases with a flakyFailure, counted in neither"
 
 func joinNonEmpty(sep string, parts ...string) string {
 	var kept []string

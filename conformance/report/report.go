@@ -139,8 +139,8 @@ func escapeText(s string, keep func(rune) bool) string {
 	return b.String()
 }
 
-// pluralize returns "1 failure" or "2 failures".
-func pluralize(n int, one, many string) string {
+// Plural returns "1 failure" or "2 failures": the count and the noun that fits it.
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}

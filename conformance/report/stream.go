@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tripcheck/tripcheck/conformance"
 )
@@ -30,8 +31,10 @@ type Stream struct {
 	opts       TextOptions
 	out        *bufio.Writer
 	head       conformance.Report
-	started    bool // the header is written
-	any        bool // a result came
+	started    bool                 // the header is written
+	any        bool                 // a result came
+	causes     conformance.CauseSet // the failures grouped by cause so far
+	slowest    time.Duration        // the longest result so far
 	area       string
 	notes      noteCounts
 	failures   *spool // the recap's text
@@ -132,6 +135,10 @@ func (s *Stream) Add(res conformance.Result) {
 		t.b.WriteString(t.p.bold(terminalSafe(shown)) + "\n")
 	}
 	s.any = true
+	s.causes.Add(res)
+	if res.Duration > s.slowest {
+		s.slowest = res.Duration
+	}
 	t.scenario(res)
 	s.write(s.out, t.b.String())
 	s.notes.add(res)
@@ -169,7 +176,7 @@ func (s *Stream) endArea() {
 	if s.junit == nil || len(s.junitArea.results) == 0 {
 		return
 	}
-	suite := junitSuiteOf(s.head.Suite, s.junitArea, junitProperties(&s.head), s.timestamp(), nil)
+	suite := junitSuiteOf(s.head.Suite, s.junitArea, junitProperties(&s.head), s.timestamp())
 	s.junitTotal.tests += suite.Tests
 	s.junitTotal.failures += suite.Failures
 	s.junitTotal.skipped += suite.Skipped
@@ -229,8 +236,10 @@ func (s *Stream) FinishText(r *conformance.Report) error {
 	}
 	t = &textWriter{opts: s.opts, p: t.p}
 	t.notesOf(s.notes)
-	fmt.Fprintf(&t.b, "%d passed, %d failed, %d skipped in %s\n",
-		r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped, formatDuration(r.Duration))
+	if s.opts.Verbose && s.any {
+		fmt.Fprintf(&t.b, "wall time %s, slowest scenario %s\n", formatDuration(r.Duration), formatDuration(s.slowest))
+	}
+	t.b.WriteString(SummaryLine(r) + "\n")
 	s.write(s.out, t.b.String())
 	s.fail(s.out.Flush())
 	return s.err
@@ -248,6 +257,9 @@ func (s *Stream) JSON(w io.Writer, r *conformance.Report) error {
 	c := *r
 	c.DurationMS = milliseconds(c.Duration)
 	c.Results = []conformance.Result{}
+	c.Causes = s.causes.Causes()
+	c.Slowest = s.slowest
+	c.SlowestMS = milliseconds(s.slowest)
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")

@@ -74,7 +74,7 @@ func Text(w io.Writer, r *conformance.Report, opts TextOptions) error {
 	}
 	if r.Interrupted {
 		t.b.WriteString(t.p.red(fmt.Sprintf("Interrupted: the report is partial (%s cut short or not run).",
-			pluralize(r.Summary.Interrupted, "scenario", "scenarios"))) + "\n")
+			Plural(r.Summary.Interrupted, "scenario", "scenarios"))) + "\n")
 	}
 	t.b.WriteString(SummaryLine(r) + "\n")
 	_, err = io.WriteString(w, t.b.String())
@@ -118,7 +118,7 @@ func (t *textWriter) causes(r *conformance.Report) {
 	if len(r.Causes) == 1 {
 		verb = "explains"
 	}
-	head := pluralize(len(r.Causes), "cause", "causes") + " " + verb + " " + pluralize(n, "failure", "failures") + ":"
+	head := Plural(len(r.Causes), "cause", "causes") + " " + verb + " " + Plural(n, "failure", "failures") + ":"
 	if len(r.Causes) == 1 {
 		c := r.Causes[0]
 		t.b.WriteString(t.p.bold(head) + " " + terminalSafe(c.String()) + " [" + terminalSafe(c.Check) + "]\n\n")
@@ -126,7 +126,7 @@ func (t *textWriter) causes(r *conformance.Report) {
 	}
 	t.b.WriteString(t.p.bold(head) + "\n")
 	for i, c := range r.Causes {
-		fmt.Fprintf(&t.b, "  %d. %s: %s [%s]\n", i+1, pluralize(len(c.IDs), "failure", "failures"), terminalSafe(c.String()), terminalSafe(c.Check))
+		fmt.Fprintf(&t.b, "  %d. %s: %s [%s]\n", i+1, Plural(len(c.IDs), "failure", "failures"), terminalSafe(c.String()), terminalSafe(c.Check))
 	}
 	t.b.WriteString("\n")
 }
@@ -375,14 +375,14 @@ func (t *textWriter) notesOf(n noteCounts) {
 			if should == 1 {
 				verb = "is a SHOULD requirement"
 			}
-			t.b.WriteString(t.p.yellow(pluralize(should, "failure", "failures")+" "+verb+", not required without --strict") + "\n")
+			t.b.WriteString(t.p.yellow(Plural(should, "failure", "failures")+" "+verb+", not required without --strict") + "\n")
 		}
 		if expected > 0 {
 			verb := "are"
 			if expected == 1 {
 				verb = "is"
 			}
-			t.b.WriteString(t.p.yellow(pluralize(expected, "failure", "failures")+" "+verb+" expected (listed in --expect-fail)") + "\n")
+			t.b.WriteString(t.p.yellow(Plural(expected, "failure", "failures")+" "+verb+" expected (listed in --expect-fail)") + "\n")
 		}
 		t.b.WriteString("\n")
 	}
