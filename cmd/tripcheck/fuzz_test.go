@@ -163,13 +163,11 @@ func brokenClientTemplate(bin, mode string) string {
 	return "'" + bin + "' -mode " + mode + " -profile {profile} -timeout 4s -host {host} -port {port} {from} {to} {date} {time} {flag}"
 }
 
+// buildBrokenClientBin builds conformance/testdata/brokenclient for one
+// test.
 func buildBrokenClientBin(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "brokenclient")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../conformance/testdata/brokenclient").CombinedOutput(); err != nil {
-		t.Fatalf("go build conformance/testdata/brokenclient: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "../../conformance/testdata/brokenclient", "brokenclient")
 }
 
 // A client that takes EOF for a complete answer is found; its reproducer
