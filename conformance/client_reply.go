@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripcheck/tripcheck/internal/splitmix"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -42,14 +43,11 @@ func (s *clientSession) makeTrips(r *clientRun, n int, fields []string) ([]wire.
 		return nil, fmt.Errorf("-trips %d: want 0 to 5000", n)
 	}
 	trips := make([]wire.Trip, n)
-	x := uint64(s.seed)
+	rng := splitmix.Source(s.seed)
 	for i := range trips {
-		x += 0x9e3779b97f4a7c15
-		z := (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-		z ^= z >> 27
 		trips[i] = wire.Trip{
 			Date: r.values.Date, Departure: r.values.Time,
-			Duration: uint16(z % 200), Changes: uint8(i % 4), TrainType: wire.Str("InterCity"),
+			Duration: uint16(rng.Next() % 200), Changes: uint8(i % 4), TrainType: wire.Str("InterCity"),
 		}
 	}
 	for _, f := range fields {

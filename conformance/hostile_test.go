@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/internal/proctest"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -25,12 +26,7 @@ const maxRSS = 256 << 20
 // temporary directory.
 func buildTool(t *testing.T, dir, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", dir, err, out)
-	}
-	return bin
+	return proctest.Build(t, dir, name)
 }
 
 // tripcheckRun is one run of the tripcheck command as a child process.

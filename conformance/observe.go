@@ -3,43 +3,27 @@ package conformance
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/tripcheck/tripcheck/internal/ending"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
 // Ending is how a stream from a peer ended, as far as we watched it.
-type Ending string
+type Ending = ending.How
 
 const (
-	EndClose   Ending = "close"   // a FIN: the reader saw io.EOF
-	EndReset   Ending = "reset"   // an RST: the reader saw ECONNRESET
-	EndSilence Ending = "silence" // nothing more came before the deadline
-	EndError   Ending = "error"   // another read error
+	EndClose   = ending.Close   // a FIN: the reader saw io.EOF
+	EndReset   = ending.Reset   // an RST: the reader saw ECONNRESET
+	EndSilence = ending.Silence // nothing more came before the deadline
+	EndError   = ending.Error   // another read error
 )
 
-// classify maps a read error to an Ending. A timeout is silence, never a
-// close.
-func classify(err error) Ending {
-	switch {
-	case errors.Is(err, io.EOF):
-		return EndClose
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return EndReset
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return EndSilence
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return EndSilence
-	}
-	return EndError
-}
+// classify maps a read error to an Ending, with package ending. A timeout
+// is silence, never a close.
+func classify(err error) Ending { return ending.Of(err) }
 
 // ReplyBudget is the most bytes a reader takes from one connection's
 // reply: 128 KiB, two of the largest blocks the framing allows and some five

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -826,9 +825,5 @@ func (c *sessionCheck) checkContent() {
 
 // tripOffset is the stream offset of trip i's size field.
 func (c *sessionCheck) tripOffset(i int) int {
-	off := 0
-	for k := 0; k < i && off+2 <= len(c.reply); k++ {
-		off += 2 + int(binary.BigEndian.Uint16(c.reply[off:]))
-	}
-	return off
+	return wire.BlockOffset(c.reply, i)
 }

@@ -6,20 +6,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
-// DefaultRequest is the request scenarios send unless told otherwise: the
-// book's example, Berlin to München on 2026-11-25, departing 09:00.
+// DefaultRequest is the request scenarios send unless told otherwise:
+// fakes.DefaultRequest, the book's example (Berlin to München on
+// 2026-11-25, departing 09:00), as a value to change.
 func DefaultRequest() wire.Request {
-	return wire.Request{
-		Type: wire.TypeSearch,
-		From: wire.Str("Berlin"),
-		To:   wire.Str("München"),
-		Date: wire.DateOf(2026, 11, 25),
-		Time: wire.TimeOf(9, 0, 0, 0),
-		Flag: wire.FlagDeparture,
-	}
+	return *fakes.DefaultRequest()
 }
 
 // fieldsHelp documents the field=value arguments of commands that build a

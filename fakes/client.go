@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/tripcheck/tripcheck/internal/ending"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -174,14 +173,13 @@ func (c *Client) fail(ctx context.Context, err error, timeout time.Duration) err
 }
 
 func queryErrorKind(err error) error {
-	var ne net.Error
 	var de *wire.DecodeError
-	switch {
+	switch how := ending.Of(err); {
 	case errors.Is(err, wire.ErrTruncated), errors.Is(err, wire.ErrNoEndMarker),
-		errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		how == ending.Close, how == ending.Reset:
 		// Qt's client too takes a reset for the server closing.
 		return ErrClosedByServer
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+	case how == ending.Silence:
 		return ErrQueryTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return ErrRefused

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tripcheck/tripcheck/internal/ending"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -30,7 +31,6 @@ var errNoRequest = errors.New("fakes: connection closed before a request")
 // attribute of its log line: a stable word per protocol meaning, so that
 // tests and scripts need not read error messages.
 func Reason(err error) string {
-	var ne net.Error
 	switch {
 	case err == nil:
 		return ""
@@ -54,7 +54,7 @@ func Reason(err error) string {
 		return "block-too-large"
 	case errors.Is(err, errNoRequest):
 		return "no-request"
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+	case ending.Timeout(err):
 		return "timeout"
 	case errors.Is(err, syscall.ECONNRESET):
 		return "reset-by-peer"

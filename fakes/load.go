@@ -86,6 +86,7 @@ var ErrLoadConfig = errors.New("fakes: bad load config")
 
 // DefaultRequest is the request of a load run unless told otherwise: the
 // book's example, Berlin → München on 2026-11-25 at 09:00, departure.
+// It is the one default request of the module: the suites use it too.
 func DefaultRequest() *wire.Request {
 	return &wire.Request{Type: wire.TypeSearch, From: wire.Str("Berlin"), To: wire.Str("München"),
 		Date: wire.DateOf(2026, 11, 25), Time: wire.TimeOf(9, 0, 0, 0), Flag: wire.FlagDeparture}

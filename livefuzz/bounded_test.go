@@ -142,7 +142,7 @@ func TestFragileServerCrashParallel(t *testing.T) {
 	bin := buildFragile(t)
 	for _, seed := range []int64{1, 2} {
 		srv := startFragile(t, bin)
-		res, err := livefuzz.Run(context.Background(), livefuzz.Config{Addr: srv.addr, Seed: seed, Cases: crashBound, Batch: 20, Parallel: 4})
+		res, err := livefuzz.Run(context.Background(), livefuzz.Config{Addr: srv.Addr, Seed: seed, Cases: crashBound, Batch: 20, Parallel: 4})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripcheck/tripcheck/internal/splitmix"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -27,23 +28,17 @@ func (c *Case) String() string {
 	return fmt.Sprintf("case %d (%s, %d bytes, %s)", c.N, c.Mutation, len(c.Bytes), c.Shape)
 }
 
-// rng is SplitMix64: fixed here, so that a seed gives the same cases on any
-// Go version.
-type rng struct{ s uint64 }
+// rng is SplitMix64 (package internal/splitmix), so that a seed gives the
+// same cases on any Go version.
+type rng struct{ s splitmix.Source }
 
 func newRNG(seed int64, n int) *rng {
-	r := &rng{s: uint64(seed)}
-	r.s = r.next() ^ uint64(n)*0xD1B54A32D192ED03
+	r := &rng{s: splitmix.Source(seed)}
+	r.s = splitmix.Source(r.next() ^ uint64(n)*0xD1B54A32D192ED03)
 	return r
 }
 
-func (r *rng) next() uint64 {
-	r.s += 0x9E3779B97F4A7C15
-	z := r.s
-	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
-	z = (z ^ z>>27) * 0x94D049BB133111EB
-	return z ^ z>>31
-}
+func (r *rng) next() uint64 { return r.s.Next() }
 
 // intn returns a number in [0, n); n must be positive.
 func (r *rng) intn(n int) int { return int(r.next() % uint64(n)) }

@@ -629,7 +629,7 @@ func listenCase(conn *net.TCPConn, c *ReplyCase, timeout time.Duration) ClientOu
 	switch {
 	case o.Extra > 0:
 		o.Verdict, o.Detail = Wrong, fmt.Sprintf("the client sent %d bytes after its request; it must send nothing more", o.Extra)
-	case ending(d.err) == EndSilence:
+	case endingOf(d.err) == EndSilence:
 		o.Verdict, o.Detail = Hang, fmt.Sprintf("the client did not close the connection within %v after the reply (%d of %d bytes written)", timeout, o.Sent, len(c.Bytes))
 	}
 	return o

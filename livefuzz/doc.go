@@ -8,10 +8,11 @@
 //
 // Case n of a seed is a function of the seed, n and the profile alone
 // ([NewCase]): the same seed gives the same cases on any machine and any Go
-// version (the random numbers come from SplitMix64, fixed here). A case
-// starts from a valid request (city names short, long, empty, null, outside
-// the BMP; any date and time; flag D or A), encoded in the profile, and
-// applies up to three mutations, named in [Case.Mutation]:
+// version (the random numbers come from SplitMix64, package
+// internal/splitmix). A case starts from a valid request (city names
+// short, long, empty, null, outside the BMP; any date and time; flag D or
+// A), encoded in the profile, and applies up to three mutations, named
+// in [Case.Mutation]:
 //
 //	size-lie      the size field says 0, 0xFFFF, 0xFFFE, one more or less, or anything
 //	odd-string    a string's length field made odd (1, 3, length±1, 101, 0xFFFFFFFD, ...)

@@ -1,7 +1,6 @@
 package livefuzz_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,13 +9,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tripcheck/tripcheck/fakes"
+	"github.com/tripcheck/tripcheck/internal/proctest"
 	"github.com/tripcheck/tripcheck/livefuzz"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -240,80 +239,17 @@ func TestReferenceServerSurvives(t *testing.T) {
 	}
 }
 
-// fragile is a running testdata/fragileserver.
-type fragile struct {
-	addr string
-	cmd  *exec.Cmd
-	done chan error
-}
-
 // buildFragile builds testdata/fragileserver once per test.
 func buildFragile(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fragileserver")
-	cmd := exec.Command("go", "build", "-o", bin, "../testdata/fragileserver")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ../testdata/fragileserver: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "../testdata/fragileserver", "fragileserver")
 }
 
-// startFragile starts the server and waits for its "listening on" line.
-func startFragile(t *testing.T, bin string, args ...string) *fragile {
+// startFragile starts testdata/fragileserver and waits for its "listening
+// on" line.
+func startFragile(t *testing.T, bin string, args ...string) *proctest.Proc {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	f := &fragile{cmd: cmd, done: make(chan error, 1)}
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Scan()
-		line <- sc.Text()
-		for sc.Scan() {
-		}
-		f.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-f.done
-	})
-	select {
-	case l := <-line:
-		addr, ok := strings.CutPrefix(l, "listening on ")
-		if !ok {
-			t.Fatalf("fragileserver said %q (stderr %s)", l, stderr.String())
-		}
-		f.addr = addr
-	case <-time.After(10 * time.Second):
-		t.Fatal("fragileserver did not say where it listens in 10s")
-	}
-	return f
-}
-
-// exitCode waits for the server to exit (it must: it crashed) and returns
-// its exit code.
-func (f *fragile) exitCode(t *testing.T) int {
-	t.Helper()
-	select {
-	case err := <-f.done:
-		f.done <- err // for the cleanup
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		return 0
-	case <-time.After(10 * time.Second):
-		t.Fatal("the crashed server has not exited in 10s")
-		return -1
-	}
+	return proctest.Start(t, exec.Command(bin, args...))
 }
 
 // crashBound is the most cases the fuzzer may need to find the fragile
@@ -333,7 +269,7 @@ func TestFragileServerCrash(t *testing.T) {
 	for _, seed := range []int64{1, 2, 3, 4, 5} {
 		t.Run("seed-"+strconv.FormatInt(seed, 10), func(t *testing.T) {
 			srv := startFragile(t, bin)
-			res, err := livefuzz.Run(context.Background(), livefuzz.Config{Addr: srv.addr, Seed: seed, Cases: crashBound, Batch: 20})
+			res, err := livefuzz.Run(context.Background(), livefuzz.Config{Addr: srv.Addr, Seed: seed, Cases: crashBound, Batch: 20})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -344,7 +280,7 @@ func TestFragileServerCrash(t *testing.T) {
 			if f.Verdict != livefuzz.Crash {
 				t.Fatalf("verdict %v after %s: %s", f.Verdict, f.Case.String(), f.Detail)
 			}
-			if code := srv.exitCode(t); code != 3 {
+			if code := srv.ExitCode(t); code != 3 {
 				t.Fatalf("the server exited with %d, not 3: not the bug", code)
 			}
 			if !badTo(f.Case.Bytes) {
@@ -361,10 +297,10 @@ func TestFragileServerCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			again := startFragile(t, bin)
-			if _, v, what := livefuzz.Replay(context.Background(), again.addr, &rp.Case, 2*time.Second); v != livefuzz.Crash {
+			if _, v, what := livefuzz.Replay(context.Background(), again.Addr, &rp.Case, 2*time.Second); v != livefuzz.Crash {
 				t.Fatalf("replayed on a restarted server: %v (%s)", v, what)
 			}
-			if code := again.exitCode(t); code != 3 {
+			if code := again.ExitCode(t); code != 3 {
 				t.Fatalf("the restarted server exited with %d, not 3", code)
 			}
 			if _, v, what := livefuzz.Replay(context.Background(), ref.Addr(), &rp.Case, 2*time.Second); v != livefuzz.Survived {
@@ -379,7 +315,7 @@ func TestFragileServerCrash(t *testing.T) {
 func TestFragileServerHang(t *testing.T) {
 	bin := buildFragile(t)
 	srv := startFragile(t, bin, "-hang")
-	res, err := livefuzz.Run(context.Background(), livefuzz.Config{Addr: srv.addr, Seed: 1, Cases: crashBound, Batch: 20, Timeout: 300 * time.Millisecond})
+	res, err := livefuzz.Run(context.Background(), livefuzz.Config{Addr: srv.Addr, Seed: 1, Cases: crashBound, Batch: 20, Timeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

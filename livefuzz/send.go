@@ -6,25 +6,26 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"syscall"
 	"time"
 
 	"github.com/tripcheck/tripcheck/fakes"
+	"github.com/tripcheck/tripcheck/internal/ending"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
-// Ending is how the server ended a case's connection.
-type Ending string
+// Ending is how the server ended a case's connection: one of package
+// ending's, or one of the three livefuzz adds.
+type Ending = ending.How
 
 const (
-	EndClose   Ending = "close"   // it closed (FIN), after a reply or without one
-	EndReset   Ending = "reset"   // it reset the connection (RST)
-	EndSilence Ending = "silence" // it neither replied nor closed before the deadline
-	EndRefused Ending = "refused" // the connection was refused: nothing listens
-	EndError   Ending = "error"   // another failure: a dial timeout, a local error
-	EndFlood   Ending = "flood"   // it sent more than MaxReplyBytes: the rest was left unread
+	EndClose          = ending.Close   // it closed (FIN), after a reply or without one
+	EndReset          = ending.Reset   // it reset the connection (RST)
+	EndSilence        = ending.Silence // it neither replied nor closed before the deadline
+	EndRefused Ending = "refused"      // the connection was refused: nothing listens
+	EndError          = ending.Error   // another failure: a dial timeout, a local error
+	EndFlood   Ending = "flood"        // it sent more than MaxReplyBytes: the rest was left unread
 )
 
 // Outcome is what the server did with one case.
@@ -39,19 +40,13 @@ type Outcome struct {
 // server refused the connection or kept it silent.
 func (o Outcome) Abnormal() bool { return o.How != EndClose && o.How != EndReset }
 
-func ending(err error) Ending {
-	var ne net.Error
-	switch {
-	case errors.Is(err, io.EOF):
-		return EndClose
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return EndReset
-	case errors.Is(err, syscall.ECONNREFUSED):
+// endingOf is how the connection ended given the error of its dial or
+// read: refused where nothing listens, else as package ending says.
+func endingOf(err error) Ending {
+	if errors.Is(err, syscall.ECONNREFUSED) {
 		return EndRefused
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return EndSilence
 	}
-	return EndError
+	return ending.Of(err)
 }
 
 // Send sends one case on a new connection to addr: it writes the bytes in
@@ -63,7 +58,7 @@ func Send(ctx context.Context, addr string, c *Case, timeout time.Duration) Outc
 	d := net.Dialer{Deadline: deadline}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		how := ending(err)
+		how := endingOf(err)
 		if how == EndSilence {
 			how = EndError // a dial that times out is not a silent connection
 		}
@@ -93,14 +88,14 @@ func Send(ctx context.Context, addr string, c *Case, timeout time.Duration) Outc
 		n, err := nc.Read(buf)
 		o.Received += n
 		if err != nil {
-			o.How, o.Err = ending(err), err
+			o.How, o.Err = endingOf(err), err
 			break
 		}
 	}
 	if werr != nil && o.How == EndClose && o.Received == 0 {
 		// The server closed before taking the whole case: say why the
 		// write stopped.
-		o.How, o.Err = ending(werr), werr
+		o.How, o.Err = endingOf(werr), werr
 		if o.How != EndReset {
 			o.How = EndClose
 		}
@@ -226,7 +221,7 @@ func probeOnce(ctx context.Context, addr string, p wire.Profile, req []byte, tim
 	d := net.Dialer{Deadline: deadline}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		switch ending(err) {
+		switch endingOf(err) {
 		case EndRefused:
 			return probeRefused, "connection refused"
 		case EndReset:
@@ -241,7 +236,7 @@ func probeOnce(ctx context.Context, addr string, p wire.Profile, req []byte, tim
 		return probeBroken, err.Error()
 	}
 	if _, err := nc.Write(req); err != nil {
-		if ending(err) == EndSilence {
+		if endingOf(err) == EndSilence {
 			return probeSilent, fmt.Sprintf("the probe could not be written within %v", timeout)
 		}
 		return probeBroken, fmt.Sprintf("writing the probe: %v", err)
@@ -259,7 +254,7 @@ func probeOnce(ctx context.Context, addr string, p wire.Profile, req []byte, tim
 			continue
 		}
 		at := rd.Decoder().Offset() + int64(rd.Decoder().Buffered())
-		if ending(err) == EndSilence {
+		if endingOf(err) == EndSilence {
 			return probeSilent, fmt.Sprintf("no whole reply within %v (%d bytes)", timeout, at)
 		}
 		if at >= MaxReplyBytes {

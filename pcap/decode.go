@@ -1,7 +1,6 @@
 package pcap
 
 import (
-	"encoding/binary"
 	"errors"
 	"time"
 
@@ -9,43 +8,22 @@ import (
 )
 
 // SessionProfile is the profile of a session's blocks: given (when not 0),
-// or detected with wire.DetectProfile from the request, or failing that
+// or detected with wire.DetectExchange from the request, or failing that
 // from the first trip; qt4 when nothing decides. The note says which.
 func SessionProfile(s *Session, given wire.Profile) (wire.Profile, string) {
 	if given != 0 {
 		return given, "given"
 	}
-	if b, ok := firstBlock(s.Up.Contiguous()); ok && len(b) > 2 {
-		if p, err := wire.DetectProfile(wire.KindRequest, b[2:]); err == nil {
-			return p, "detected from the request"
-		}
-	}
-	if b, ok := firstBlock(s.Down.Contiguous()); ok && len(b) > 2 {
-		p, err := wire.DetectProfile(wire.KindTrip, b[2:])
-		switch {
-		case err == nil:
-			return p, "detected from the first trip"
-		case errors.Is(err, wire.ErrAmbiguousProfile):
-			return p, "the first trip fits both; " + p.String() + " taken"
-		}
+	e := wire.DetectExchange(s.Up.Contiguous(), s.Down.Contiguous())
+	switch {
+	case e.By == wire.KindRequest:
+		return e.Profile, "detected from the request"
+	case e.By == wire.KindTrip && e.Ambiguous:
+		return e.Profile, "the first trip fits both; " + e.Profile.String() + " taken"
+	case e.By == wire.KindTrip:
+		return e.Profile, "detected from the first trip"
 	}
 	return wire.Qt4, "not detectable; qt4 assumed"
-}
-
-// firstBlock returns the first whole block of a stream (the end marker
-// alone is a block of two bytes).
-func firstBlock(b []byte) ([]byte, bool) {
-	if len(b) < 2 {
-		return nil, false
-	}
-	size := int(binary.BigEndian.Uint16(b))
-	if size == wire.EndMarker {
-		return b[:2], true
-	}
-	if 2+size > len(b) {
-		return nil, false
-	}
-	return b[:2+size], true
 }
 
 // Message is one block of a session, decoded.

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sort"
 	"time"
+
+	"github.com/tripcheck/tripcheck/wire"
 )
 
 // DefaultPort is the Trip protocol's port.
@@ -443,10 +445,11 @@ func (r *Reader) detect(c *conn) {
 		return
 	}
 	h := c.h[c.talker]
-	switch framesRequest(h.st.Data, h.closed()) {
-	case frameMaybe:
+	looks, decided := wire.LooksLikeRequest(h.st.Data, h.closed())
+	if !decided {
 		return
-	case frameNo:
+	}
+	if !looks {
 		r.classify(c, false)
 		return
 	}
@@ -464,41 +467,6 @@ func (r *Reader) detect(c *conn) {
 		c.talker = 0
 	}
 	r.classify(c, true)
-}
-
-type frameAnswer uint8
-
-const (
-	frameNo frameAnswer = iota
-	frameYes
-	frameMaybe // too few bytes yet
-)
-
-// framesRequest says whether b starts like a Trip request: a size of at
-// least 18 (the smallest request) and less than 0xFFFF, the type 'S', and
-// a first string length that is null or fits the block. ended says no more
-// bytes will come.
-func framesRequest(b []byte, ended bool) frameAnswer {
-	if len(b) >= 2 {
-		if size := int(b[0])<<8 | int(b[1]); size < 18 || size == 0xFFFF {
-			return frameNo
-		}
-	}
-	if len(b) >= 3 && b[2] != 'S' {
-		return frameNo
-	}
-	if len(b) < 7 {
-		if ended {
-			return frameNo
-		}
-		return frameMaybe
-	}
-	size := uint32(b[0])<<8 | uint32(b[1])
-	l := uint32(b[3])<<24 | uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6])
-	if l != 0xFFFFFFFF && l > size {
-		return frameNo
-	}
-	return frameYes
 }
 
 // end hands out c as a session, or drops it if it is not Trip traffic.

@@ -26,16 +26,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/tripcheck/tripcheck/internal/ending"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
@@ -349,7 +347,7 @@ func (c *pconn) pump(src net.Conn, w *shape.Writer, lw *legWriter, dir pcap.Dire
 					forward = false
 					// A truncation, or a peer that went away, is no error
 					// of the proxy's: the close summary says how it ended.
-					if !errors.Is(werr, shape.ErrTruncated) && !errors.Is(werr, syscall.EPIPE) && !errors.Is(werr, syscall.ECONNRESET) {
+					if !errors.Is(werr, shape.ErrTruncated) && ending.Of(werr) != ending.Reset {
 						p.event(Event{Conn: c.id, Kind: EventError, Text: fmt.Sprintf("%v: writing: %v", dir, werr)})
 					}
 				}
@@ -358,15 +356,15 @@ func (c *pconn) pump(src net.Conn, w *shape.Writer, lw *legWriter, dir pcap.Dire
 		if err == nil {
 			continue
 		}
-		switch {
-		case errors.Is(err, io.EOF):
+		switch how := ending.Of(err); {
+		case how == ending.Close:
 			c.val.closed(dir)
 			if forward {
 				// End the stream as the shape says: a FIN, or a reset.
 				w.Close()
 			}
 			return "closed (FIN)"
-		case errors.Is(err, syscall.ECONNRESET):
+		case how == ending.Reset:
 			c.val.closed(dir)
 			if forward {
 				// Pass on what was read before the reset, then the reset.
@@ -374,7 +372,7 @@ func (c *pconn) pump(src net.Conn, w *shape.Writer, lw *legWriter, dir pcap.Dire
 			}
 			lw.reset()
 			return "reset (RST)"
-		case errors.Is(err, os.ErrDeadlineExceeded) && !c.cutting.Load():
+		case how == ending.Silence && !c.cutting.Load():
 			if time.Since(time.Unix(0, c.last.Load())) < p.o.Timeout {
 				continue // the other direction is busy
 			}

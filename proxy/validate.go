@@ -108,33 +108,24 @@ func (v *validation) feed(dir pcap.Direction, b []byte) {
 }
 
 // detect tries to settle the profile; final says no more bytes will help.
+// A whole request decides alone: if it fits no profile, qt4 is assumed
+// rather than trusting the reply.
 func (v *validation) detect(final bool) {
-	if blk, ok := whole(v.dirs[0].pending); ok {
-		if p, err := wire.DetectProfile(wire.KindRequest, blk[2:]); err == nil {
-			v.setProfile(p, "detected from the request")
-			return
-		}
+	e := wire.DetectExchange(v.dirs[0].pending, v.dirs[1].pending)
+	switch {
+	case e.By == wire.KindRequest:
+		v.setProfile(e.Profile, "detected from the request")
+		return
+	case e.RequestWhole:
 		v.setProfile(wire.Qt4, "the request fits no profile: qt4 assumed")
 		return
-	}
-	if blk, ok := whole(v.dirs[1].pending); ok && len(blk) > 2 {
-		if p, err := wire.DetectProfile(wire.KindTrip, blk[2:]); err == nil || errors.Is(err, wire.ErrAmbiguousProfile) {
-			v.setProfile(p, "detected from the first trip")
-			return
-		}
+	case e.By == wire.KindTrip:
+		v.setProfile(e.Profile, "detected from the first trip")
+		return
 	}
 	if final || len(v.dirs[0].pending) >= maxPending || len(v.dirs[1].pending) >= maxPending {
 		v.setProfile(wire.Qt4, "not detectable: qt4 assumed")
 	}
-}
-
-// whole returns the first block of b if it is all there.
-func whole(b []byte) ([]byte, bool) {
-	size, ok := wire.Announced(b)
-	if !ok || wire.BlockLen(size) > len(b) {
-		return nil, false
-	}
-	return b[:wire.BlockLen(size)], true
 }
 
 func (v *validation) decode(st *dirState, b []byte) {

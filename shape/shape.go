@@ -61,7 +61,7 @@
 // [WithWriteTimeout]): a peer that stops reading fails the write, it never
 // hangs it.
 //
-// Random sizes come from SplitMix64, a generator fixed here and not taken
+// Random sizes come from SplitMix64 (package internal/splitmix), not taken
 // from math/rand, so that a seed printed by one run replays the same pieces on
 // any Go version and in any language: the state starts as the Seed's 64 bits,
 // and each piece is MIN + next() mod (MAX-MIN+1) bytes long.
@@ -74,6 +74,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tripcheck/tripcheck/internal/splitmix"
 )
 
 // Defaults for random cuts.
@@ -535,7 +537,7 @@ type cutter struct {
 	at     []int
 	i      int // the first element of at not yet passed
 	random bool
-	rng    splitMix64
+	rng    splitmix.Source
 	lo, hi int64
 	next   int64 // the next random cut point; 0 before the first draw
 }
@@ -544,7 +546,7 @@ func newCutter(s Shape) cutter {
 	c := cutter{every: int64(s.Every), at: s.At, random: s.Random}
 	if s.Random {
 		lo, hi := s.randomBounds()
-		c.rng = splitMix64(s.Seed)
+		c.rng = splitmix.Source(s.Seed)
 		c.lo, c.hi = int64(lo), int64(hi)
 	}
 	return c
@@ -559,7 +561,7 @@ func (c *cutter) after(off int64) int64 {
 		return (off/c.every + 1) * c.every
 	case c.random:
 		for c.next <= off {
-			c.next += c.lo + int64(c.rng.next()%uint64(c.hi-c.lo+1))
+			c.next += c.lo + int64(c.rng.Next()%uint64(c.hi-c.lo+1))
 		}
 		return c.next
 	}
@@ -570,16 +572,4 @@ func (c *cutter) after(off int64) int64 {
 		return int64(c.at[c.i])
 	}
 	return -1
-}
-
-// splitMix64 is the SplitMix64 generator (Steele, Lea, Flood 2014), whose
-// state is the seed. It is fixed here so that seeds replay everywhere.
-type splitMix64 uint64
-
-func (x *splitMix64) next() uint64 {
-	*x += 0x9e3779b97f4a7c15
-	z := uint64(*x)
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
 }

@@ -1,92 +1,33 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tripcheck/tripcheck/fakes"
+	"github.com/tripcheck/tripcheck/internal/proctest"
 	"github.com/tripcheck/tripcheck/livefuzz"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
-// fragileServer is a running testdata/fragileserver: the book's server,
-// which exits with code 3 on a request whose "to" length is odd and above
-// 100 (or hangs, with -hang).
-type fragileServer struct {
-	addr string
-	done chan error
-}
-
+// buildFragileServer builds testdata/fragileserver for one test.
 func buildFragileServer(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fragileserver")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../testdata/fragileserver").CombinedOutput(); err != nil {
-		t.Fatalf("go build testdata/fragileserver: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "../../testdata/fragileserver", "fragileserver")
 }
 
-func startFragileServer(t *testing.T, bin string, args ...string) *fragileServer {
+// startFragileServer starts testdata/fragileserver, the book's server,
+// which exits with code 3 on a request whose "to" length is odd and above
+// 100 (or hangs, with -hang), and waits for its "listening on" line.
+func startFragileServer(t *testing.T, bin string, args ...string) *proctest.Proc {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &fragileServer{done: make(chan error, 1)}
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Scan()
-		line <- sc.Text()
-		for sc.Scan() {
-		}
-		s.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-s.done
-	})
-	select {
-	case l := <-line:
-		addr, ok := strings.CutPrefix(l, "listening on ")
-		if !ok {
-			t.Fatalf("fragileserver said %q", l)
-		}
-		s.addr = addr
-	case <-time.After(10 * time.Second):
-		t.Fatal("fragileserver did not say where it listens in 10s")
-	}
-	return s
-}
-
-// exitCode waits for the crashed server's exit and returns its code.
-func (s *fragileServer) exitCode(t *testing.T) int {
-	t.Helper()
-	select {
-	case err := <-s.done:
-		s.done <- err
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		return 0
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server has not exited in 10s")
-		return -1
-	}
+	return proctest.Start(t, exec.Command(bin, args...))
 }
 
 func fuzzLastLine(s string) string {
@@ -133,11 +74,11 @@ func TestFuzzFragileServerRepro(t *testing.T) {
 	for run := 0; run < 2; run++ {
 		srv := startFragileServer(t, bin)
 		dir := t.TempDir()
-		code, out, errs := tripcheck(context.Background(), "fuzz", srv.addr, "--seed", "2", "--cases", "300", "--batch", "20", "--out", dir)
+		code, out, errs := tripcheck(context.Background(), "fuzz", srv.Addr, "--seed", "2", "--cases", "300", "--batch", "20", "--out", dir)
 		if code != 1 || !strings.Contains(out, ": crash\n") || !strings.Contains(fuzzLastLine(out), "crash at case 0") {
 			t.Fatalf("exit %d\n%s%s", code, out, errs)
 		}
-		if c := srv.exitCode(t); c != 3 {
+		if c := srv.ExitCode(t); c != 3 {
 			t.Fatalf("fragile server exit %d, want 3 (its bug)", c)
 		}
 		file := filepath.Join(dir, "tripcheck-fuzz-2-0.repro")
@@ -156,11 +97,11 @@ func TestFuzzFragileServerRepro(t *testing.T) {
 			continue
 		}
 		again := startFragileServer(t, bin)
-		code, out, errs = tripcheck(context.Background(), "fuzz", "--repro", file, again.addr)
+		code, out, errs = tripcheck(context.Background(), "fuzz", "--repro", file, again.Addr)
 		if code != 1 || fuzzLastLine(out) != "repro: crash: case 0 of seed 2 crashed the server: it no longer accepts connections" {
 			t.Fatalf("repro on the restarted server: exit %d\n%s%s", code, out, errs)
 		}
-		if c := again.exitCode(t); c != 3 {
+		if c := again.ExitCode(t); c != 3 {
 			t.Fatalf("restarted fragile server exit %d, want 3", c)
 		}
 		code, out, errs = tripcheck(context.Background(), "fuzz", "--repro", file, ref.Addr())
@@ -174,11 +115,11 @@ func TestFuzzFragileServerRepro(t *testing.T) {
 func TestFuzzFragileServerHang(t *testing.T) {
 	srv := startFragileServer(t, buildFragileServer(t), "-hang")
 	dir := t.TempDir()
-	code, out, errs := tripcheck(context.Background(), "fuzz", srv.addr, "--seed", "2", "--cases", "300", "--timeout", "300ms", "--out", dir)
+	code, out, errs := tripcheck(context.Background(), "fuzz", srv.Addr, "--seed", "2", "--cases", "300", "--timeout", "300ms", "--out", dir)
 	if code != 1 || !strings.Contains(fuzzLastLine(out), "hang at case 0") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	code, out, _ = tripcheck(context.Background(), "fuzz", "--repro", filepath.Join(dir, "tripcheck-fuzz-2-0.repro"), srv.addr, "--timeout", "300ms")
+	code, out, _ = tripcheck(context.Background(), "fuzz", "--repro", filepath.Join(dir, "tripcheck-fuzz-2-0.repro"), srv.Addr, "--timeout", "300ms")
 	if code != 2 || !strings.Contains(out, "recorded verdict hang") {
 		// The server hangs still: it cannot answer the probe before the case.
 		t.Fatalf("repro on the hung server: exit %d\n%s", code, out)
@@ -222,13 +163,11 @@ func brokenClientTemplate(bin, mode string) string {
 	return "'" + bin + "' -mode " + mode + " -profile {profile} -timeout 4s -host {host} -port {port} {from} {to} {date} {time} {flag}"
 }
 
+// buildBrokenClientBin builds conformance/testdata/brokenclient for one
+// test.
 func buildBrokenClientBin(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "brokenclient")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../conformance/testdata/brokenclient").CombinedOutput(); err != nil {
-		t.Fatalf("go build conformance/testdata/brokenclient: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "../../conformance/testdata/brokenclient", "brokenclient")
 }
 
 // A client that takes EOF for a complete answer is found; its reproducer
