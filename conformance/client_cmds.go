@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -505,9 +504,9 @@ func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) err
 	var got []byte
 	buf := make([]byte, 4096)
 	for {
-		if len(got) >= 2 {
-			n := 2 + int(binary.BigEndian.Uint16(got))
-			if int(binary.BigEndian.Uint16(got)) == wire.EndMarker {
+		if size, ok := wire.Announced(got); ok {
+			n := wire.BlockLen(size)
+			if size == wire.EndMarker {
 				return fault(Finding{Check: "request/size-ffff", Summary: "the request's size is 0xFFFF, the end marker", Offset: 0, Field: "request[0].size"},
 					"the request's size field is 0xFFFF, the end marker, which a request cannot have\n%s", HexWindow(got, 0))
 			}

@@ -18,11 +18,7 @@ import (
 // module root). It should be empty: each entry is a debt, named with its
 // issue. An entry that no longer matches anything fails the test, so the
 // list cannot rot.
-var handFramingAllowed = []string{
-	// Issue 10 item 2: the client suite's request reader frames by hand;
-	// fixed by the coordinator once the client suite's branch is merged.
-	"conformance/client_cmds.go: readRequest",
-}
+var handFramingAllowed = []string{}
 
 // TestFramingOnlyInWire checks that no package outside wire reads the
 // size field of a block by hand: framing has one place, package wire
