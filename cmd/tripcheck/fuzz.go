@@ -124,20 +124,31 @@ a server that does not answer the probe before the first case).`,
 	return cmd
 }
 
-func runFuzz(e *env, f *fuzzFlags, addr string, seedSet bool) error {
+// check reads the flags server and client fuzzing share: the profile,
+// and counts and durations that must be positive.
+func (f *fuzzFlags) check() (wire.Profile, error) {
 	p, err := wire.ParseProfile(f.profile)
 	if err != nil {
-		return usageError("--profile %q: want qt4 or qt5", f.profile)
+		return 0, usageError("--profile %q: want qt4 or qt5", f.profile)
 	}
 	switch {
 	case f.cases < 1:
-		return usageError("--cases %d: want at least 1", f.cases)
-	case f.batch < 1:
-		return usageError("--batch %d: want at least 1", f.batch)
+		return 0, usageError("--cases %d: want at least 1", f.cases)
 	case f.parallel < 1:
-		return usageError("--parallel %d: want at least 1", f.parallel)
+		return 0, usageError("--parallel %d: want at least 1", f.parallel)
 	case f.timeout <= 0:
-		return usageError("--timeout %v: want a positive duration", f.timeout)
+		return 0, usageError("--timeout %v: want a positive duration", f.timeout)
+	}
+	return p, nil
+}
+
+func runFuzz(e *env, f *fuzzFlags, addr string, seedSet bool) error {
+	p, err := f.check()
+	if err != nil {
+		return err
+	}
+	if f.batch < 1 {
+		return usageError("--batch %d: want at least 1", f.batch)
 	}
 	addr = withDefaultPort(addr)
 	if err := dialFirst(e.ctx, addr, f.timeout); err != nil {
@@ -260,18 +271,11 @@ func verdictText(v livefuzz.Verdict) string {
 // runFuzzClient fuzzes a client (--exec or --listen), or replays a
 // client's reproducer.
 func runFuzzClient(e *env, f *fuzzFlags, seedSet bool) error {
-	p, err := wire.ParseProfile(f.profile)
+	p, err := f.check()
 	if err != nil {
-		return usageError("--profile %q: want qt4 or qt5", f.profile)
+		return err
 	}
-	switch {
-	case f.cases < 1:
-		return usageError("--cases %d: want at least 1", f.cases)
-	case f.parallel < 1:
-		return usageError("--parallel %d: want at least 1", f.parallel)
-	case f.timeout <= 0:
-		return usageError("--timeout %v: want a positive duration", f.timeout)
-	case f.wait <= 0:
+	if f.wait <= 0 {
 		return usageError("--wait %v: want a positive duration", f.wait)
 	}
 	var client livefuzz.Client

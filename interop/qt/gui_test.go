@@ -63,11 +63,6 @@ func TestGUI(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	tmpl := "'" + shim + "' {from} {to} {date} {time} {flag}"
-	// closed/nothing-listening cannot run at a fixed address: the window
-	// cannot be pointed at an address where nothing listens, so it connects
-	// to the suite's listener, and that stray connection is then served to
-	// the next scenario. The suite does not skip it by itself yet.
-	skip := []string{"closed/nothing-listening"}
 
 	for _, p := range []struct {
 		version string
@@ -76,7 +71,7 @@ func TestGUI(t *testing.T) {
 		t.Run(p.profile.String(), func(t *testing.T) {
 			startGUI(t, gui, shim, p.version, "")
 			rep := runAtGUIAddr(t, conformance.ClientOptions{
-				Exec: tmpl, Profile: p.profile, Seed: seed, Skip: skip, Timeout: guiStepTimeout,
+				Exec: tmpl, Profile: p.profile, Seed: seed, Timeout: guiStepTimeout,
 			})
 			musts := 0
 			for _, r := range rep.Results {
@@ -241,36 +236,57 @@ func startReporting(t *testing.T, name string, command func(*os.File) *exec.Cmd)
 
 // startGUI starts tripgui with QDataStream version (and TRIPGUI_BREAK if
 // broken is set) and waits until its window is on the accessibility bus.
-// Its own timeout is guiTimeoutMs. Cleanup stops it.
+// Its own timeout is guiTimeoutMs. Cleanup stops it. A window that has not
+// shown on the bus within 30 s (an application that started before the
+// accessibility registry was ready, on a loaded machine) is started once
+// more before the test fails.
 func startGUI(t *testing.T, gui, shim, version, broken string) {
 	t.Helper()
+	var why string
+	for attempt := 1; attempt <= 2; attempt++ {
+		stop, err := tryGUI(gui, shim, version, broken)
+		if err == nil {
+			t.Cleanup(stop)
+			return
+		}
+		stop()
+		why = err.Error()
+		t.Logf("tripgui, attempt %d: %s", attempt, why)
+	}
+	t.Fatalf("tripgui: %s", why)
+}
+
+// tryGUI starts tripgui and waits for its window; stop ends it.
+func tryGUI(gui, shim, version, broken string) (stop func(), err error) {
 	cmd := exec.Command(gui, "--version", version, "--timeout-ms", guiTimeoutMs)
 	cmd.Env = append(os.Environ(), "TRIPGUI_BREAK="+broken)
-	var stderr bytes.Buffer
+	var stderr bytes.Buffer // read only once tripgui has exited
 	cmd.Stdout = &stderr
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return func() {}, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	stop = func() {
 		cmd.Process.Kill()
 		<-exited
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		exited <- nil // for a second stop
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	wait := exec.CommandContext(ctx, shim, "--wait-window")
-	wait.Env = append(os.Environ(), "TRIPGUI_SHIM_TIMEOUT=60")
+	wait.Env = append(os.Environ(), "TRIPGUI_SHIM_TIMEOUT=30")
 	if out, err := wait.CombinedOutput(); err != nil {
 		select {
 		case err := <-exited:
 			exited <- err
-			t.Fatalf("tripgui exited: %v: %s", err, limit(stderr.Bytes()))
+			return stop, fmt.Errorf("tripgui exited: %v: %s", err, limit(stderr.Bytes()))
 		default:
 		}
-		t.Fatalf("tripgui-shim --wait-window: %v: %s", err, limit(out))
+		return stop, fmt.Errorf("tripgui-shim --wait-window: %v: %s", err, limit(out))
 	}
+	return stop, nil
 }
 
 // limit keeps logs of the programs short.
