@@ -772,7 +772,13 @@ func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, arg
 	logs := make([]strings.Builder, len(specs))
 	whats := make([]string, len(specs))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, sweepParallel)
+	at := sweepParallel
+	if s.suite.ln != nil {
+		// Exec mode at a fixed address: one listener, one client at a
+		// time, or the runs would take each other's connections.
+		at = 1
+	}
+	sem := make(chan struct{}, at)
 	for i, spec := range specs {
 		wg.Add(1)
 		sem <- struct{}{}
