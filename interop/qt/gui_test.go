@@ -81,13 +81,19 @@ func TestGUI(t *testing.T) {
 					}
 					continue
 				}
-				musts++
-				if r.Status != conformance.Pass {
+				switch r.Status {
+				case conformance.Pass:
+					musts++
+				case conformance.Skip:
+					// closed/nothing-listening: at a fixed address the
+					// window cannot be sent where nothing listens.
+					t.Logf("MUST %s skipped: %s", r.ID, r.Message)
+				default:
 					t.Errorf("MUST %s: %s: %s\n%s", r.ID, r.Status, r.Message, r.Log)
 				}
 			}
 			if musts < 40 {
-				t.Errorf("only %d MUST scenarios ran", musts)
+				t.Errorf("only %d MUST scenarios passed", musts)
 			}
 			t.Logf("%+v in %v", rep.Summary, rep.Duration)
 		})
