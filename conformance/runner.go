@@ -141,7 +141,7 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 
 // reHeavy finds the commands that make many connections or many paced
 // writes: after the longest waits, these scenarios take longest.
-var reHeavy = regexp.MustCompile(`(?m)^\s*(random-splits|each-offset|clients|sweep)\b|-shape bytes-1|-variant \$VARIANT|-variant fragmented`)
+var reHeavy = regexp.MustCompile(`(?m)^\s*(random-splits|each-offset|clients|sweep|golden-set|sequential|hold)\b|-shape bytes-1|-variant \$VARIANT|-variant fragmented`)
 
 // retry says whether result r of scenario i runs again: a failure of a
 // time-dependent scenario, while retries are left and the run goes on.
