@@ -269,7 +269,8 @@ func clientCommandList() []command[*clientSession] {
 			usage: "-ok | -fails | -either [-exec-only]",
 			doc: "output waits, within the step timeout, for the client to exit (and kills it then) and checks what it\n" +
 				"printed under the exec contract. -ok: exit 0, one line per trip served, exactly, then \"END n\".\n" +
-				"-fails: a non-zero exit and one line \"ERROR <reason>\", no trip line (never a partial answer).\n" +
+				"-fails: a non-zero exit and the line \"ERROR <reason>\" last; before it none or all of the trips of the\n" +
+				"blocks sent whole, in order, never a trip of a block cut short.\n" +
 				"-either: one of the two, the trips being those served, read in the layout they were written in.\n" +
 				"Exit 89 skips the scenario. With --listen the output cannot be seen, so the scenario skips (\"needs\n" +
 				"--exec\"), or with -exec-only the check is left out and the scenario goes on.",

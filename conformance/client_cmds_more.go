@@ -53,7 +53,7 @@ func moreClientCommands() []command[*clientSession] {
 			usage: "",
 			doc: "search-refused runs the client (exec mode) with the default search at an address where nothing\n" +
 				"listens: it must print one line ERROR <reason> and no trip, and exit non-zero, within the step timeout.\n" +
-				"With --listen it skips: a client there connects to tripcheck.",
+				"With --listen (alone or with --exec at a fixed address) it skips: a client there connects to tripcheck.",
 			run: runSearchRefused,
 		},
 	}
