@@ -7,9 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -78,20 +76,7 @@ func fileName(id string) string { return strings.ReplaceAll(id, "/", "~") + ".tx
 // to c.retries times; a failure then a pass is Flaky.
 func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 	results := make([]Result, len(c.scenarios))
-	order := make([]int, len(c.scenarios))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool {
-		x, y := &c.scenarios[order[a]], &c.scenarios[order[b]]
-		if x.Wait != y.Wait {
-			return x.Wait > y.Wait
-		}
-		if hx, hy := reHeavy.Match(x.Script), reHeavy.Match(y.Script); hx != hy {
-			return hx
-		}
-		return x.Timed && !y.Timed
-	})
+	order := runOrder(c.scenarios)
 	if err := c.runSome(ctx, order, func(i int, r Result) {
 		results[i] = r
 		if c.progress != nil && !c.retry(ctx, r, i) {
@@ -138,10 +123,6 @@ func (c *runConfig) run(ctx context.Context) ([]Result, error) {
 	}
 	return results, nil
 }
-
-// reHeavy finds the commands that make many connections or many paced
-// writes: after the longest waits, these scenarios take longest.
-var reHeavy = regexp.MustCompile(`(?m)^\s*(random-splits|each-offset|clients|sweep|golden-set|sequential|hold)\b|-shape bytes-1|-variant \$VARIANT|-variant fragmented`)
 
 // retry says whether result r of scenario i runs again: a failure of a
 // time-dependent scenario, while retries are left and the run goes on.
