@@ -156,7 +156,7 @@ func (c *runConfig) runSome(ctx context.Context, indices []int, done func(int, R
 		}
 		files = append(files, p)
 	}
-	parallel := c.parallel
+	parallel := slots(c.parallel, c.scenarios, indices)
 	if parallel <= 0 {
 		parallel = 1
 	}

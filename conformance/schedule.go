@@ -44,6 +44,32 @@ func runOrder(scs []Scenario) []int {
 	return order
 }
 
+// slots is how many of the scenarios of indices a run lets run at once:
+// parallel (at least 1), and one more for each scenario that mostly waits
+// with its connections idle (isWaiter: the stall windows, the 1.2 s pauses,
+// the byte drip). Those start first (runOrder) and take their own slots, so
+// that the others, --parallel at a time, run beside them instead of behind
+// them; a waiter costs the server an idle connection, not work.
+func slots(parallel int, scs []Scenario, indices []int) int {
+	n := max(parallel, 1)
+	for _, i := range indices {
+		if isWaiter(&scs[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// isWaiter says whether sc mostly waits: at least waiterWait of waiting,
+// and its work under a quarter of that.
+func isWaiter(sc *Scenario) bool {
+	wait, work := estimate(sc)
+	return wait >= waiterWait && work < wait/4
+}
+
+// waiterWait is the least wait that makes a scenario a waiter.
+const waiterWait = 500 * time.Millisecond
+
 // reHeavy finds the commands that make many connections or many paced
 // writes: after the longest waits, these scenarios take longest.
 var reHeavy = regexp.MustCompile(`(?m)^\s*(random-splits|each-offset|clients|sweep|golden-set|sequential|hold)\b|-shape bytes-1|-variant \$VARIANT|-variant fragmented`)
@@ -89,7 +115,15 @@ var defaultRequestSize = func() int {
 // that accepts only a close, a reply's deadline) count nothing; commands
 // it does not know (the client suite's) count nothing.
 func expectedTime(sc *Scenario) time.Duration {
-	var total time.Duration
+	wait, work := estimate(sc)
+	return wait + work
+}
+
+// estimate is expectedTime in two parts: wait, the time sc spends waiting
+// with its connections idle (silence windows, still-serves' pause, the
+// delays of shapes beyond the writer's own pause), and work, the time its
+// exchanges and paced pieces take.
+func estimate(sc *Scenario) (wait, work time.Duration) {
 	for _, line := range strings.Split(string(sc.Script), "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "-- ") {
@@ -116,10 +150,10 @@ func expectedTime(sc *Scenario) time.Duration {
 		switch words[0] {
 		case "noreply":
 			if a, ok := fl["accept"]; !ok || strings.Contains(a, "silence") {
-				total += dur("within", defaultWindow)
+				wait += dur("within", defaultWindow)
 			}
 		case "still-serves":
-			total += dur("after", probeAfter)
+			wait += dur("after", probeAfter)
 		case "send", "sendhex", "send-edge":
 			if s, ok := fl["shape"]; ok {
 				sh, err := shape.Parse(s)
@@ -127,35 +161,42 @@ func expectedTime(sc *Scenario) time.Duration {
 					continue
 				}
 				pieces, _ := sh.Pieces(size)
-				total += time.Duration(max(len(pieces)-1, 0)) * max(sh.Delay, costPiece)
+				cuts := time.Duration(max(len(pieces)-1, 0))
+				if sh.Delay > costPiece {
+					wait += cuts * sh.Delay
+				} else {
+					work += cuts * costPiece
+				}
 			} else if v, ok := fl["variant"]; ok && (v == "fragmented" || v == "$VARIANT" && sc.Variant == "fragmented") {
-				total += time.Duration(size/fragmentedPiece) * costPiece
+				work += time.Duration(size/fragmentedPiece) * costPiece
 			}
 		case "sequential":
 			if _, empty := fl["empty"]; empty {
-				total += time.Duration(n(1000))*costExchange/2 + probeAfter
+				work += time.Duration(n(1000)) * costExchange / 2
+				wait += probeAfter
 			} else {
-				total += time.Duration(n(1000)) * costExchange
+				work += time.Duration(n(1000)) * costExchange
 			}
 		case "hold", "clients":
-			total += time.Duration(n(500)) * costExchange
+			work += time.Duration(n(500)) * costExchange
 		case "golden-set":
-			// At once, 40 at a time; pieces of up to max(7, size/8).
+			// Several at a time, fragmented in about 16 pieces each.
 			k := n(200)
-			total += time.Duration(k) * costExchange / 2
-			if sc.Variant == "fragmented" || fl["variant"] == "fragmented" {
-				total += time.Duration((k+goldenLanes-1)/goldenLanes) * 16 * costPiece
+			work += time.Duration(k) * costExchange / 2
+			if v := fl["variant"]; v == "fragmented" || v == "$VARIANT" && sc.Variant == "fragmented" {
+				lanes := goldenLanes("fragmented")
+				work += time.Duration((k+lanes-1)/lanes) * 16 * costPiece
 			}
 		case "random-splits":
 			// Eight at a time, in pieces of 1 to 7 bytes.
 			k := n(1)
-			total += time.Duration(k)*costExchange + time.Duration((k+7)/8*(size/fragmentedPiece))*costPiece
+			work += time.Duration(k)*costExchange + time.Duration((k+7)/8*(size/fragmentedPiece))*costPiece
 		case "each-offset":
 			// A connection per offset of the request.
-			total += time.Duration(size) * costExchange
+			work += time.Duration(size) * costExchange
 		}
 	}
-	return total
+	return wait, work
 }
 
 // requestSize is the size of the request a command line's field=value

@@ -70,3 +70,46 @@ func TestRunOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestSlots pins which scenarios of the server suite take a slot of their
+// own: those that wait a second or so on an idle connection, not those
+// that work (1 000 connections, a golden set) nor those whose window a
+// correct server ends at once (the refusals).
+func TestSlots(t *testing.T) {
+	server, err := ServerScenarios(&ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waiters, all []int
+	for i := range server {
+		all = append(all, i)
+		if isWaiter(&server[i]) {
+			waiters = append(waiters, i)
+		}
+	}
+	var ids []string
+	for _, i := range waiters {
+		ids = append(ids, server[i].ID)
+	}
+	want := []string{"bad/stall-65534", "framing/non-bmp-split", "slow/byte-drip", "slow/pause-1200ms", "slow/pause-after-size", "truncate/stall"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("waiters %q, want %q", ids, want)
+	}
+	if got := slots(8, server, all); got != 8+len(want) {
+		t.Errorf("slots(8, the server suite) = %d, want %d", got, 8+len(want))
+	}
+	if got := slots(0, server, nil); got != 1 {
+		t.Errorf("slots(0, none) = %d, want 1", got)
+	}
+	client, err := ClientScenarios(&ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all = all[:0]
+	for i := range client {
+		all = append(all, i)
+	}
+	if got := slots(8, client, all); got != 8 {
+		t.Errorf("slots(8, the client suite) = %d, want 8", got)
+	}
+}

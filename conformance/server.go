@@ -37,7 +37,9 @@ type ServerOptions struct {
 	GoldenName string
 	// Seed makes random splits and cases repeatable.
 	Seed int64
-	// Parallel is how many scenarios run at once (default 8).
+	// Parallel is how many scenarios run at once (default 8), besides
+	// those that only wait on an idle connection (the stall windows, the
+	// 1.2 s pauses): each of those starts first, in a slot of its own.
 	Parallel int
 	// KeepGoing runs the catalog even when the preflight found no Trip
 	// reply at all (--keep-going); without it the run stops there.

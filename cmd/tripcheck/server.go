@@ -52,7 +52,7 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.list, "list", false, "list the scenarios (ID, level, requirement) and exit")
 	fl.BoolVar(&f.commands, "commands", false, "list the commands scenario scripts can use and exit")
 	fl.Int64Var(&f.seed, "seed", 0, "seed of random splits (default: from the clock, printed)")
-	fl.IntVar(&f.parallel, "parallel", 8, "scenarios run at once")
+	fl.IntVar(&f.parallel, "parallel", 8, "scenarios run at once, besides those that only wait (stall windows, long pauses)")
 	fl.StringArrayVar(&f.scenarios, "scenarios", nil, "also run the .txtar scenarios in `DIR`; repeatable")
 	fl.StringVar(&f.expectFail, "expect-fail", "", "`FILE` listing scenario IDs expected to fail, one a line; the run fails on a new failure or an unexpected pass")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show every scenario's log, the whole wire log included")
