@@ -389,7 +389,9 @@ func (s *Session) decode(st *dirState, b []byte) {
 				return
 			}
 			if st.dir == wire.Requests && errors.Is(err, wire.ErrReservedSize) {
+				// A whole "block" of two bytes, and a bad request.
 				f.Field = "request[0].size"
+				v.RequestEnd = 2
 			}
 			if isIllegal(err) {
 				s.illegal(st, f)

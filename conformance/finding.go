@@ -8,38 +8,17 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tripcheck/tripcheck/check"
+
 	"github.com/tripcheck/tripcheck/wire"
 )
 
-// Finding is one fault a check found in a peer's bytes or behaviour. Its
-// Check is a stable ID for the kind of fault ("reply/no-end-marker",
-// "request/odd-string-length", "conn/silent"): failures of many scenarios
+// Finding is one fault a check found in a peer's bytes or behaviour: the
+// project's one finding type, package check's. Its Check is a stable ID
+// for the kind of fault ("reply/no-end-marker", "conn/silent"): failures
 // that carry the same Check share one root cause, and the report groups
-// them under it. Causes come from these values, never from message text.
-type Finding struct {
-	// Check names the kind of fault: "<what>/<fault>", lower case, stable
-	// across releases (reports and --expect-fail files may name it).
-	Check string `json:"check"`
-	// Summary says the fault in one sentence a user can act on, without the
-	// scenario's particulars: "the reply has no end marker".
-	Summary string `json:"summary"`
-	// Offset is the stream offset of the fault in the peer's direction,
-	// or -1 where the fault has no place in a stream (silence, a reset).
-	Offset int64 `json:"offset"`
-	// Field is the field path at Offset ("trip[2].trainType"), if any.
-	Field string `json:"field,omitempty"`
-}
-
-// String is the summary, with the place where there is one.
-func (f Finding) String() string {
-	switch {
-	case f.Offset >= 0 && f.Field != "":
-		return fmt.Sprintf("%s (offset %d, %s)", f.Summary, f.Offset, f.Field)
-	case f.Offset >= 0:
-		return fmt.Sprintf("%s (offset %d)", f.Summary, f.Offset)
-	}
-	return f.Summary
-}
+// them under it.
+type Finding = check.Finding
 
 // findings collects what the checks of one scenario run found; the runner
 // copies them into the scenario's Result.
