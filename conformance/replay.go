@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
@@ -258,9 +259,10 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	return finish(Pass, "")
 }
 
-// shapeOf summarises a reply stream for CompareStructure.
+// shapeOf summarises a reply stream for CompareStructure, from the
+// session checker's view of it.
 type shapeOf struct {
-	fault  string // the field of the first framing fault, or ""
+	fault  string // the field and rule of the first framing fault, or ""
 	ended  bool
 	trips  int
 	valid  bool // every trip valid
@@ -268,50 +270,18 @@ type shapeOf struct {
 	ending Ending
 }
 
+// structureOf is what the checker sees in reply stream b; closed says the
+// stream ended there with ending (a close or a reset).
 func structureOf(b []byte, p wire.Profile, ending Ending, closed bool) shapeOf {
-	var s shapeOf
-	s.valid, s.ending = true, ending
-	d := wire.NewDecoder(p, wire.Replies)
-	d.Feed(b)
-	for {
-		var m wire.Message
-		err := d.Next(&m)
-		if err == wire.ErrNeedMore {
-			break
-		}
-		if err != nil {
-			var de *wire.DecodeError
-			if errors.Is(err, wire.ErrAfterEnd) {
-				s.after = true
-				break
-			}
-			if errors.As(err, &de) && s.fault == "" {
-				s.fault = de.Field
-			}
-			if m.Kind != wire.KindTrip {
-				break
-			}
-			continue
-		}
-		switch m.Kind {
-		case wire.KindTrip:
-			s.trips++
-			if m.Trip.Validate() != nil {
-				s.valid = false
-			}
-		case wire.KindEnd:
-			s.ended = true
-			s.after = int(m.Offset)+2 < len(b)
-		}
-		if s.ended {
-			break
-		}
+	sess := check.NewSession(check.Options{Profile: p, Budget: int64(len(b)) + 1})
+	sess.Feed(wire.Replies, b, 0)
+	if closed {
+		sess.End(wire.Replies, ending)
 	}
-	if !s.ended && s.fault == "" && closed {
-		var de *wire.DecodeError
-		if err := d.Close(); errors.As(err, &de) {
-			s.fault = de.Field + " (" + de.Err.Error() + ")"
-		}
+	v := sess.Reply()
+	s := shapeOf{ended: v.Ended, trips: v.Trips, valid: v.Illegal == nil, after: v.After > 0, ending: ending}
+	if f := v.Fault; f != nil {
+		s.fault = f.Field + " (" + f.Check + ")"
 	}
 	return s
 }
