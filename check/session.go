@@ -2,6 +2,7 @@ package check
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 
 	"github.com/tripcheck/tripcheck/internal/ending"
@@ -204,7 +205,9 @@ func (s *Session) Feed(dir wire.Direction, b []byte, from int) {
 func (s *Session) overBudget(st *dirState) {
 	st.view.OverBudget = true
 	if st.dir == wire.Replies && !st.view.Ended && !st.stopped {
-		s.add(st, At(RuleBudget, s.o.Budget, ""))
+		f := At(RuleBudget, s.o.Budget, "")
+		f.Detail = fmt.Sprintf("the reply runs past %d bytes without an end marker; decoding stopped there", s.o.Budget)
+		s.add(st, f)
 	}
 	st.stopped = true
 }
@@ -239,6 +242,12 @@ func (s *Session) endRequests(st *dirState, how ending.How) {
 	}
 	if p, ok := st.d.Partial(); ok {
 		v.Cut = &p
+	}
+	if v.Bytes == 0 {
+		f := At(RuleRequestCut, 0, "request[0].size")
+		f.Detail = "the client sent nothing (" + string(how) + ")"
+		s.fault(st, f)
+		return
 	}
 	if how == ending.Close || how == ending.Reset {
 		if err := st.d.Close(); err != nil {

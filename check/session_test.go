@@ -146,7 +146,7 @@ func TestSessionRules(t *testing.T) {
 		{"request cut short, refused", qt4, []step{up(req[:10], 4), upEnd(ending.Close), downEnd(ending.Close)},
 			[]where{{check.RuleRequestCut, 10, "request[0].from", wire.Requests, 4}}},
 		{"no request, answered", qt4, []step{upEnd(ending.Close), down(reply, 6)},
-			[]where{{check.RuleToCutRequest, 0, "", wire.Replies, 6}}},
+			[]where{{check.RuleRequestCut, 0, "request[0].size", wire.Requests, 0}, {check.RuleToCutRequest, 0, "", wire.Replies, 6}}},
 		{"two requests", qt4, []step{up(req, 4), up(req, 5), down(reply, 6)},
 			[]where{{check.RuleAfterRequest, 46, "request[1]", wire.Requests, 5}}},
 		{"request size 0xFFFF", qt4, []step{up([]byte{0xff, 0xff, 'S'}, 4)},
