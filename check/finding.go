@@ -84,6 +84,11 @@ func (f Finding) Level() Level {
 	return r.Level
 }
 
+// Illegal says the finding is of a value a conforming peer must not send
+// (a time out of range, a bad flag, a type other than 'S'), which decodes
+// cleanly, rather than of the framing or encodings.
+func (f Finding) Illegal() bool { return f.Err != nil && isIllegal(f.Err) }
+
 // Text is the wire error's message without the package's prefix: a user
 // reads what is wrong with the peer's bytes, not which package found it.
 func Text(err error) string {

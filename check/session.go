@@ -207,7 +207,7 @@ func (s *Session) overBudget(st *dirState) {
 	if st.dir == wire.Replies && !st.view.Ended && !st.stopped {
 		f := At(RuleBudget, s.o.Budget, "")
 		f.Detail = fmt.Sprintf("the reply runs past %d bytes without an end marker; decoding stopped there", s.o.Budget)
-		s.add(st, f)
+		s.fault(st, f)
 	}
 	st.stopped = true
 }
