@@ -61,13 +61,9 @@ func run(o check.Options, split int, steps ...step) (*check.Session, []check.Fin
 
 func vector(t testing.TB, profile, kind, label string) []byte {
 	t.Helper()
-	vs, err := qtvectors.Load()
+	v, err := qtvectors.Lookup(profile, kind, label)
 	if err != nil {
 		t.Fatal(err)
-	}
-	v, ok := qtvectors.Find(vs, profile, kind, label)
-	if !ok {
-		t.Fatalf("no vector %s %s %s", profile, kind, label)
 	}
 	return v.Bytes
 }
