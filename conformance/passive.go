@@ -244,10 +244,20 @@ type sessionCheck struct {
 	// The reply.
 	rep   check.View
 	trips []tripAt
+	// cause is the finding of the content check failing now, which the
+	// checker cannot make (it does not know the request's meaning).
+	cause *check.Finding
 
 	// wire is the session's trace, made at its first failure and shared
 	// by the results that fail.
 	wire []WireEvent
+}
+
+// setCause sets the finding of the content check about to fail.
+func (c *sessionCheck) setCause(rule string, off int64, field string) {
+	f := check.At(rule, off, field)
+	f.Dir = wire.Replies
+	c.cause = &f
 }
 
 // tripAt is a trip of the reply and the stream offset of its block.
@@ -295,7 +305,9 @@ func (c *sessionCheck) feed() {
 		c.sess.End(wire.Requests, streamEnding(up))
 	}
 	feedStream(c.sess, wire.Replies, c.s.Down, c.reply)
-	if c.replyComplete() && c.s.Down.Closed() {
+	// How the reply ended decides its framing only if the capture holds
+	// all of it; after the end marker, it decides the closing rules.
+	if c.s.Down.Closed() && (c.replyComplete() || c.sess.Reply().Ended) {
 		c.sess.End(wire.Replies, streamEnding(c.s.Down))
 	}
 	c.rep = c.sess.Reply()
@@ -381,6 +393,10 @@ func (c *sessionCheck) result(id string, status Status, msg, log string) {
 	}
 	if status == Fail {
 		r.Wire = c.wire
+		if f, ok := c.findingFor(id); ok {
+			r.Findings = []Finding{f}
+		}
+		c.cause = nil
 	}
 	if status != Pass || log != "" {
 		r.Log = c.sessionHeader()
@@ -389,6 +405,21 @@ func (c *sessionCheck) result(id string, status Status, msg, log string) {
 		}
 	}
 	c.results = append(c.results, r)
+}
+
+// findingFor is the finding behind a failure of requirement id: the one a
+// content check set (cause), else the checker's first finding of a rule
+// that breaks id. The report groups failures by it.
+func (c *sessionCheck) findingFor(id string) (Finding, bool) {
+	if c.cause != nil {
+		return *c.cause, true
+	}
+	for _, f := range c.sess.Findings() {
+		if r, ok := f.Rule(); ok && r.Requirement == id {
+			return f, true
+		}
+	}
+	return Finding{}, false
 }
 
 // sessionHeader describes the session, for the logs of its results: made
@@ -718,6 +749,7 @@ func (c *sessionCheck) checkContent() {
 		ok := true
 		for i, t := range trips {
 			if d := t.Date.JD() - req.Date.JD(); t.Date.IsNull() || d < 0 || d > 1 {
+				c.setCause("reply/wrong-date", t.off, fmt.Sprintf("trip[%d].date", i))
 				c.failf(id, "%s: trip[%d] departs on %v, not on the requested %v or the day after",
 					c.at(pcap.ServerToClient, int(t.off)), i, t.Date, req.Date)
 				ok = false
@@ -733,6 +765,7 @@ func (c *sessionCheck) checkContent() {
 		ok := true
 		for i, t := range trips {
 			if t.Date.IsNull() || t.Departure.IsNull() {
+				c.setCause("reply/null-trip", t.off, fmt.Sprintf("trip[%d]", i))
 				c.failf(id, "%s: trip[%d] has a null date or time: %s", c.at(pcap.ServerToClient, int(t.off)), i, t.String())
 				ok = false
 				break
@@ -753,7 +786,9 @@ func (c *sessionCheck) checkContent() {
 		default:
 			if err := Compare(want, c.reply, c.p, wire.Replies); err != nil {
 				var m *Mismatch
+				c.setCause("reply/not-golden", int64(FirstDiff(want, c.reply)), "")
 				if errors.As(err, &m) {
+					c.cause.Field = m.Field
 					c.fail(id, fmt.Sprintf("%s: the reply is not the reference's: differs at byte %d (%s)", c.at(pcap.ServerToClient, m.Offset), m.Offset, m.Field), m.Error())
 				} else {
 					c.fail(id, err.Error(), "")

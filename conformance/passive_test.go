@@ -366,3 +366,54 @@ func TestPassiveSessions(t *testing.T) {
 		t.Errorf("log %q", r.Log)
 	}
 }
+
+// Each failure of a passive check carries the session checker's finding,
+// by its rule ID, so that the report groups failures by cause.
+func TestPassiveFindings(t *testing.T) {
+	req, reqBytes := tripReq(t, wire.Qt4)
+	reply := bookReply(t, wire.Qt4, &req)
+	_, badFlag := tripReq(t, wire.Qt4, "flag=Z")
+	lying := joined(reply)
+	lying[len(reply[0])+1]++
+	lateTrip := wire.Trip{Date: wire.DateOf(2027, 1, 1), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 10, Changes: 1, TrainType: wire.Str("InterCity")}
+	late, _ := wire.Qt4.AppendTrip(nil, &lateTrip)
+	for _, tc := range []struct {
+		name   string
+		events []event
+		want   map[string]string // check → finding's rule
+	}{
+		{"size one too many", []event{up(reqBytes), down(lying), serverFIN, clientFIN},
+			map[string]string{"reply/framing": "reply/bytes-left-over"}},
+		{"bad flag, answered", []event{up(badFlag), down(joined(reply)), serverFIN, clientFIN},
+			map[string]string{"request/valid": "request/bad-flag", "reply/refused": "reply/answered-bad-request"}},
+		{"truncated request, answered", []event{up(reqBytes[:10]), clientFIN, down(joined(reply)), serverFIN},
+			map[string]string{"request/framing": "request/cut", "reply/no-reply-truncated": "reply/to-cut-request"}},
+		{"bytes after the end marker", []event{up(reqBytes), down(joined(reply)), down([]byte("xyz")), serverFIN, clientFIN},
+			map[string]string{"reply/nothing-after-end": "reply/after-end"}},
+		{"reset after the end marker", []event{up(reqBytes), down(joined(reply)), serverRST},
+			map[string]string{"reply/close-after-end": "conn/reset-after-reply"}},
+		{"trip on another day", []event{up(reqBytes), down(late), down(wire.AppendEnd(nil)), serverFIN, clientFIN},
+			map[string]string{"reply/consistent": "reply/wrong-date"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, rep := runPassive(t, synthCapture(t, tc.events), PassiveOptions{})
+			failed := map[string]string{}
+			for id, r := range got {
+				if r.Status != Fail {
+					continue
+				}
+				if len(r.Findings) != 1 {
+					t.Errorf("%s failed with %d findings", id, len(r.Findings))
+					continue
+				}
+				failed[id] = r.Findings[0].Check
+			}
+			if diff := cmp.Diff(tc.want, failed); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+			if len(rep.Causes) == 0 {
+				t.Errorf("the report has no causes")
+			}
+		})
+	}
+}
