@@ -87,8 +87,8 @@ type View struct {
 	// Blocks counts the whole blocks framed: requests, trips and the end
 	// marker.
 	Blocks int
-	// Trips counts trips decoded cleanly (replies); Illegal counts those
-	// of them with an illegal value.
+	// Trips counts the trips decoded cleanly (replies), those with an
+	// illegal value included.
 	Trips int
 	// Ended says the end marker came (replies), at EndOffset.
 	Ended     bool
