@@ -1,20 +1,17 @@
 package conformance_test
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/internal/proctest"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -50,44 +47,8 @@ func buildQt(t *testing.T) string {
 func startQtServer(t *testing.T, bin, version string) string {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "tripserver"), "--port", "0", "--version", version)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	select {
-	case line := <-lines:
-		addr, ok := strings.CutPrefix(line, "listening on ")
-		if !ok {
-			t.Fatalf("tripserver said %q", line)
-		}
-		return addr
-	case <-time.After(10 * time.Second):
-		t.Fatal("tripserver did not say where it listens within 10s")
-	}
-	return ""
+	return proctest.Start(t, cmd).Addr
 }
 
 // TestQtServer runs the whole server suite, strict and with --golden book,
