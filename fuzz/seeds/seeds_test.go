@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tripcheck/tripcheck/internal/inputfiles"
 	"github.com/tripcheck/tripcheck/internal/qtvectors"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -38,24 +39,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// foreignInputs reads foreignDir: name → bytes.
-func foreignInputs(t testing.TB) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(foreignDir, "*.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[strings.TrimSuffix(filepath.Base(f), ".bin")] = b
-	}
-	return out
 }
 
 var update = flag.Bool("update", false, "TestWriteSeeds: write the seed corpora and testdata/foreign")
@@ -126,7 +109,7 @@ func seedSets(t testing.TB) map[string]seedSet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign := foreignInputs(t)
+	foreign := inputfiles.Foreign(t, foreignDir)
 	sets := map[string]seedSet{}
 	for _, name := range targetNames {
 		sets[name] = seedSet{}
