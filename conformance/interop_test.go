@@ -12,6 +12,7 @@ import (
 
 	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/internal/proctest"
+	"github.com/tripcheck/tripcheck/internal/qtbuild"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -25,21 +26,6 @@ var bookLenient = []string{
 	"bad/odd-string-length-refused",
 	"bad/size-ffff-refused",
 	"bad/string-past-block-refused",
-}
-
-// buildQt builds interop/qt's programs once per test binary, or skips (fails
-// under CI=true) without Qt 5.
-func buildQt(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("bash", filepath.Join("..", "interop", "qt", "build.sh"), dir).CombinedOutput()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("interop/qt/build.sh (Qt 5 is required under CI): %v\n%s", err, out)
-		}
-		t.Skipf("no Qt 5 to build interop/qt (install qtbase5-dev): %v\n%s", err, out)
-	}
-	return dir
 }
 
 // startQtServer starts the Qt Trip server at QDataStream version v and
@@ -56,7 +42,7 @@ func startQtServer(t *testing.T, bin, version string) string {
 // passes, the replies are the book's byte for byte, and exactly the SHOULDs
 // where the book is lenient fail.
 func TestQtServer(t *testing.T) {
-	bin := buildQt(t)
+	bin := qtbuild.Build(t)
 	for _, tc := range []struct {
 		version string
 		profile wire.Profile

@@ -37,6 +37,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/tripcheck/tripcheck/internal/proctest"
+	"github.com/tripcheck/tripcheck/internal/qtbuild"
 )
 
 // netTimeout bounds every network operation and every wait for a process.
@@ -270,33 +271,8 @@ func testClientServer(t *testing.T, vs *vectorSet, server, client string) {
 // temporary directory and returns their paths.
 func buildPrograms(t *testing.T) (server, client string) {
 	t.Helper()
-	if err := qtAvailable(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Qt 5 development files are required when CI=true: %v", err)
-		}
-		t.Skipf("Qt 5 development files not installed (install pkg-config, g++ and qtbase5-dev): %v", err)
-	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "sh", "build.sh", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("build.sh %s: %v\n%s", dir, err, out)
-	}
+	dir := qtbuild.Build(t)
 	return filepath.Join(dir, "tripserver"), filepath.Join(dir, "tripclient")
-}
-
-func qtAvailable() error {
-	for _, tool := range []string{"pkg-config", "g++"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return err
-		}
-	}
-	out, err := exec.Command("pkg-config", "--exists", "--print-errors", "Qt5Core", "Qt5Network").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pkg-config Qt5Core Qt5Network: %v: %s", err, bytes.TrimSpace(out))
-	}
-	return nil
 }
 
 // startServer starts tripserver on an ephemeral port and returns its
