@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -38,15 +38,6 @@ func gfcInputs(t testing.TB) map[string][]byte {
 	})
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // TestForeignRejected: bytes of other protocols are no Trip messages. Every
 // decoder rejects every foreign input (the hand-made ones and all of
 // go-fuzz-corpus) with a typed error, in each profile: the streaming
@@ -66,7 +57,7 @@ func TestForeignRejected(t *testing.T) {
 	for name, b := range gfc {
 		inputs[name] = b
 	}
-	for _, name := range sortedKeys(inputs) {
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		b := inputs[name]
 		t.Run(name, func(t *testing.T) {
 			for _, p := range wire.Profiles {

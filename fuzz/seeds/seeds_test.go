@@ -11,9 +11,10 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,15 +31,6 @@ func profileOf(qt5 bool) wire.Profile {
 		return wire.Qt5
 	}
 	return wire.Qt4
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var update = flag.Bool("update", false, "TestWriteSeeds: write the seed corpora and testdata/foreign")
@@ -201,7 +193,7 @@ func seedSets(t testing.TB) map[string]seedSet {
 			set("FuzzReadInts").add(name, b, 0)
 		}
 	}
-	for _, fname := range sortedKeys(foreign) {
+	for _, fname := range slices.Sorted(maps.Keys(foreign)) {
 		b := foreign[fname]
 		name := "foreign-" + fname
 		for _, replies := range []bool{false, true} {
@@ -232,7 +224,7 @@ func TestWriteSeeds(t *testing.T) {
 		stale = staleForeign(t)
 	}
 	sets := seedSets(t)
-	for _, target := range sortedKeys(sets) {
+	for _, target := range slices.Sorted(maps.Keys(sets)) {
 		dir := filepath.Join(corpusDir, target)
 		want := map[string][]byte{}
 		for name, args := range sets[target] {
@@ -259,7 +251,7 @@ func TestWriteSeeds(t *testing.T) {
 			}
 			stale = append(stale, filepath.Join(dir, e.Name())+" (no longer made)")
 		}
-		for _, name := range sortedKeys(want) {
+		for _, name := range slices.Sorted(maps.Keys(want)) {
 			path := filepath.Join(dir, name)
 			if *update {
 				if err := os.WriteFile(path, want[name], 0o644); err != nil {
