@@ -231,22 +231,27 @@ func TestBrokenServers(t *testing.T) {
 	}
 }
 
+// failedIDs returns the sorted IDs of the failed scenarios of rep, and
+// fails t for every skipped one: against a server every scenario runs.
+func failedIDs(t *testing.T, rep *conformance.Report) []string {
+	t.Helper()
+	for _, r := range rep.Results {
+		if r.Status == conformance.Skip {
+			t.Errorf("%s skipped: %s", r.ID, r.Message)
+		}
+	}
+	return clientByStatus(rep, conformance.Fail)
+}
+
 // checkFailures requires the failed scenarios of rep to be exactly those
 // the manifest entry lists.
 func checkFailures(t *testing.T, e *manifestEntry, srv *brokenServer, rep *conformance.Report) {
 	t.Helper()
-	var failed []string
+	failed := failedIDs(t, rep)
 	byID := map[string]conformance.Result{}
 	for _, r := range rep.Results {
 		byID[r.ID] = r
-		switch r.Status {
-		case conformance.Fail:
-			failed = append(failed, r.ID)
-		case conformance.Skip:
-			t.Errorf("%s skipped: %s", r.ID, r.Message)
-		}
 	}
-	slices.Sort(failed)
 	if slices.Equal(failed, e.fail) {
 		t.Logf("%d of %d scenarios failed, as listed (%v)", len(failed), len(rep.Results), rep.Duration.Round(time.Millisecond))
 		return

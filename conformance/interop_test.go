@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,16 +57,7 @@ func TestQtServer(t *testing.T) {
 			if rep.Profile != tc.profile.String() {
 				t.Errorf("detected profile %s (%s), want %v", rep.Profile, rep.ProfileNote, tc.profile)
 			}
-			var failed []string
-			for _, r := range rep.Results {
-				switch r.Status {
-				case conformance.Fail:
-					failed = append(failed, r.ID)
-				case conformance.Skip:
-					t.Errorf("%s skipped: %s", r.ID, r.Message)
-				}
-			}
-			sort.Strings(failed)
+			failed := failedIDs(t, rep)
 			if diff := cmp.Diff(bookLenient, failed); diff != "" {
 				for _, r := range rep.Results {
 					if r.Status == conformance.Fail {
