@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,7 +53,9 @@ func runTripcheck(t *testing.T, bin, addr string, args ...string) *tripcheckRun 
 	}
 	rssFile := filepath.Join(t.TempDir(), "rss")
 	cmd := exec.Command(timeBin, append([]string{"-f", "%M", "-o", rssFile, bin}, args...)...)
-	var out syncBuffer
+	// One writer for both: os/exec then calls its Write from one
+	// goroutine at a time.
+	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err = cmd.Run()
@@ -193,23 +194,4 @@ func tail(s string) string {
 func lastLineOf(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-// syncBuffer is a bytes.Buffer that a child's stderr copier writes while a
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
