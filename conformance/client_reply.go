@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -253,7 +254,8 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 		// not pause between blocks either.
 		opts = append(opts, shape.WithPause(0))
 	}
-	w, err := shape.NewWriter(s.trace.Conn("", r.conn), sh, opts...)
+	conn := s.replyConn(r)
+	w, err := shape.NewWriter(conn, sh, opts...)
 	if err != nil {
 		return err
 	}
@@ -292,11 +294,13 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 	case "close":
 		// A FIN, as the book's server's close sends; tripcheck keeps
 		// reading to see what the client does next.
-		if err := s.trace.Conn("", r.conn).CloseWrite(); err != nil {
+		if cw, ok := conn.(interface{ CloseWrite() error }); !ok {
+			logf("close: %T cannot half-close", conn)
+		} else if err := cw.CloseWrite(); err != nil {
 			logf("close: %v", err)
 		}
 	case "reset":
-		if err := shape.Reset(s.trace.Conn("", r.conn)); err != nil {
+		if err := shape.Reset(conn); err != nil {
 			logf("reset: %v", err)
 		}
 	case "keep-open":
@@ -460,4 +464,19 @@ func (s *clientSession) logReply(logf func(string, ...any), rp *reply, n int) {
 		logf("> %s at %d%s: %s", what, start, cut, hexSnippet(b, s.suite.snip(256)))
 		start = end
 	}
+}
+
+// replyTapKey is the context key of a test's tap on the replies the client
+// suite writes: a func(scenario string, c net.Conn) net.Conn that wraps the
+// connection each reply goes to (see served_golden_test.go).
+type replyTapKey struct{}
+
+// replyConn is the connection r's reply is written to: traced, and tapped
+// when the run's context carries a tap.
+func (s *clientSession) replyConn(r *clientRun) net.Conn {
+	var c net.Conn = s.trace.Conn("", r.conn)
+	if tap, ok := s.suite.ctx.Value(replyTapKey{}).(func(string, net.Conn) net.Conn); ok {
+		return tap(s.sc.ID, c)
+	}
+	return c
 }
