@@ -138,6 +138,43 @@ func (r *Reply) Layout() (*Layout, error) {
 	return l, nil
 }
 
+// RawLayout lays out bytes as they are, a captured or a mutated reply, in
+// the blocks package wire frames in them: a trip block for each whole block
+// before the end marker, the end marker, then the bytes after it as one
+// block; bytes before the end marker that hold no whole block are garbage.
+// The bytes are not copied. It is Complete when every trip block decodes in
+// profile p and the end marker comes.
+func RawLayout(p wire.Profile, b []byte) *Layout {
+	l := &Layout{Profile: p, Bytes: b, Sent: len(b), clean: true}
+	off, trips := 0, 0
+	var t wire.Trip
+	for off < len(b) {
+		blk, ok := wire.FirstBlock(b[off:])
+		if !ok {
+			l.Blocks = append(l.Blocks, Block{Kind: BlockGarbage, Trip: -1, Start: off, End: len(b), Payload: -1})
+			l.clean = false
+			return l
+		}
+		size, _ := wire.Announced(blk)
+		if size == wire.EndMarker {
+			l.Blocks = append(l.Blocks, Block{Kind: BlockEnd, Trip: -1, Start: off, End: off + len(blk), Payload: -1})
+			if off += len(blk); off < len(b) {
+				l.Blocks = append(l.Blocks, Block{Kind: BlockAfter, Trip: -1, Start: off, End: len(b), Payload: -1})
+			}
+			return l
+		}
+		// The payload is the last size bytes of the block.
+		if p.DecodeTrip(blk[len(blk)-size:], &t) != nil {
+			l.clean = false
+		}
+		l.Blocks = append(l.Blocks, Block{Kind: BlockTrip, Trip: trips, Start: off, End: off + len(blk), Payload: off + len(blk) - size})
+		trips++
+		off += len(blk)
+	}
+	l.clean = false // no end marker
+	return l
+}
+
 // add appends raw bytes as a block of kind k, if there are any.
 func (l *Layout) add(k BlockKind, b []byte) {
 	if len(b) == 0 {

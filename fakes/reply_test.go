@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -288,5 +289,44 @@ func TestReplyWriterSilence(t *testing.T) {
 	n, err := (&ReplyWriter{Silence: time.Hour}).Write(ctx, &w, l)
 	if !errors.Is(err, context.Canceled) || n != 0 || len(w.writes) != 0 || len(w.ends) != 0 {
 		t.Errorf("cancelled silence: %d bytes, %d writes, ends %q, %v", n, len(w.writes), w.ends, err)
+	}
+}
+
+// A raw layout frames bytes as package wire does: a reply laid out from
+// trips gives the same blocks; a cut one ends in garbage; a block that is
+// no trip makes it incomplete.
+func TestRawLayout(t *testing.T) {
+	for _, r := range []Reply{
+		{Profile: wire.Qt4, Trips: replyTrips()},
+		{Profile: wire.Qt5, Trips: replyTrips(), After: []byte{0, 3, 1, 2, 3}},
+		{Profile: wire.Qt4},
+	} {
+		l, err := r.Layout()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := RawLayout(r.Profile, l.Bytes)
+		if fmt.Sprint(raw.Blocks) != fmt.Sprint(l.Blocks) || !raw.Complete() || raw.Sent != len(l.Bytes) {
+			t.Errorf("%v: raw blocks %v complete %v, want %v", r.Profile, raw.Blocks, raw.Complete(), l.Blocks)
+		}
+		if got, err := raw.Point("end"); err != nil || got != l.Blocks[len(r.Trips)].Start {
+			t.Errorf("raw Point(end) = %d, %v", got, err)
+		}
+	}
+	for _, tc := range []struct {
+		name, hex string
+		blocks    string
+	}{
+		{"cut", qt4Trip0 + qt4Trip1[:10], "[{trip 0 0 35 2} {garbage -1 35 40 -1}]"},
+		{"no-end", qt4Trip0, "[{trip 0 0 35 2}]"},
+		{"not-a-trip", "000301020" + "3" + endHex, "[{trip 0 0 5 2} {end marker -1 5 7 -1}]"},
+		{"cut-size", qt4Trip0 + "ff", "[{trip 0 0 35 2} {garbage -1 35 36 -1}]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := RawLayout(wire.Qt4, unhex(t, tc.hex))
+			if got := fmt.Sprint(raw.Blocks); got != tc.blocks || raw.Complete() {
+				t.Errorf("blocks %s complete %v, want %s, incomplete", got, raw.Complete(), tc.blocks)
+			}
+		})
 	}
 }
