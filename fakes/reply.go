@@ -96,7 +96,8 @@ type Layout struct {
 	// Reply truncates.
 	Sent int
 
-	clean bool // trips only, honest sizes, and the end marker
+	clean bool     // trips only, honest sizes, and the end marker
+	small [6]Block // Blocks of a short reply, without an allocation of their own
 }
 
 // Layout encodes r. It fails on an invalid profile, a trip that does not
@@ -109,7 +110,15 @@ func (r *Reply) Layout() (*Layout, error) {
 	if r.SizeDelta < -wire.EndMarker || r.SizeDelta > wire.EndMarker {
 		return nil, fmt.Errorf("fakes: size delta %d is more than a quint16 can be off by", r.SizeDelta)
 	}
-	l := &Layout{Profile: r.Profile, Blocks: make([]Block, 0, len(r.Trips)+3)}
+	size := len(r.Garbage) + len(wire.AppendEnd(nil)) + len(r.After)
+	for i := range r.Trips {
+		size += wire.BlockLen(r.Profile.TripSize(&r.Trips[i]))
+	}
+	l := &Layout{Profile: r.Profile, Bytes: make([]byte, 0, size)}
+	l.Blocks = l.small[:0]
+	if n := len(r.Trips) + 3; n > len(l.small) {
+		l.Blocks = make([]Block, 0, n)
+	}
 	l.clean = r.SizeDelta == 0 && len(r.Garbage) == 0 && !r.NoEnd
 	// Illegal writes too: a time past the day is a fault to send.
 	enc := wire.Encoder{Profile: r.Profile, AllowIllegalWrites: true, SizeDelta: r.SizeDelta}

@@ -330,3 +330,46 @@ func TestRawLayout(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReplyLayout is the cost of laying out a reply (the server's
+// every reply goes through Reply.Layout), side by side with the least it
+// can cost: wire.Encoder appending the same blocks to a buffer of the
+// right size, as the server did before Reply existed.
+//
+//	go test ./fakes -run '^$' -bench ReplyLayout -count 3
+func BenchmarkReplyLayout(b *testing.B) {
+	req := wire.Request{Type: wire.TypeSearch, From: wire.Str("Berlin"), To: wire.Str("München"),
+		Date: wire.DateOf(2026, 11, 25), Time: wire.TimeOf(9, 0, 0, 0), Flag: wire.FlagDeparture}
+	trips := (Book{}).Trips(&req)
+	l, err := (&Reply{Profile: wire.Qt4, Trips: trips}).Layout()
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := len(l.Bytes)
+	b.Run("layout", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := (&Reply{Profile: wire.Qt4, Trips: trips}).Layout(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoder", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		enc := wire.Encoder{Profile: wire.Qt4, AllowIllegalWrites: true}
+		for i := 0; i < b.N; i++ {
+			out := make([]byte, 0, size)
+			for k := range trips {
+				if out, err = enc.AppendTrip(out, &trips[k]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			out = wire.AppendEnd(out)
+			if len(out) != size {
+				b.Fatalf("%d bytes, want %d", len(out), size)
+			}
+		}
+	})
+}
