@@ -248,10 +248,6 @@ func (l *Layout) trip(i int) *Block {
 
 var rePoint = regexp.MustCompile(`^(?:(\d+)|trip\[(\d+)\](?:\.(size|date|departure|duration|changes|trainType))?|end)([+-]\d+)?$`)
 
-// PointHelp says what a point is, for usage messages.
-const PointHelp = "a byte offset or a place in the reply, optionally +N or -N: trip[2] (its first byte), end\n" +
-	"(the end marker), trip[1].date, trip[0].trainType (the middle of that field)"
-
 // Point resolves a point of the reply to a byte offset of Bytes: a byte
 // offset N; trip[I] or trip[I].size, the first byte of trip I's block;
 // trip[I].FIELD (date, departure, duration, changes, trainType), the
