@@ -105,10 +105,10 @@ type Layout struct {
 // that does not resolve.
 func (r *Reply) Layout() (*Layout, error) {
 	if !r.Profile.Valid() {
-		return nil, fmt.Errorf("fakes: reply profile: %w %v", wire.ErrUnknownProfile, r.Profile)
+		return nil, fmt.Errorf("reply profile: %w %v", wire.ErrUnknownProfile, r.Profile)
 	}
 	if r.SizeDelta < -wire.EndMarker || r.SizeDelta > wire.EndMarker {
-		return nil, fmt.Errorf("fakes: size delta %d is more than a quint16 can be off by", r.SizeDelta)
+		return nil, fmt.Errorf("size delta %d is more than a quint16 can be off by", r.SizeDelta)
 	}
 	size := len(r.Garbage) + len(wire.AppendEnd(nil)) + len(r.After)
 	for i := range r.Trips {
@@ -126,7 +126,7 @@ func (r *Reply) Layout() (*Layout, error) {
 	for i := range r.Trips {
 		start := len(l.Bytes)
 		if l.Bytes, err = enc.AppendTrip(l.Bytes, &r.Trips[i]); err != nil {
-			return nil, fmt.Errorf("fakes: cannot encode trip[%d]: %w", i, err)
+			return nil, fmt.Errorf("cannot encode trip[%d]: %w", i, err)
 		}
 		// The payload is the last TripSize bytes of the block: the
 		// encoder writes no trailing bytes here.
@@ -135,7 +135,9 @@ func (r *Reply) Layout() (*Layout, error) {
 	}
 	l.add(BlockGarbage, r.Garbage)
 	if !r.NoEnd {
-		l.add(BlockEnd, wire.AppendEnd(nil))
+		start := len(l.Bytes)
+		l.Bytes = wire.AppendEnd(l.Bytes)
+		l.Blocks = append(l.Blocks, Block{Kind: BlockEnd, Trip: -1, Start: start, End: len(l.Bytes), Payload: -1})
 	}
 	l.add(BlockAfter, r.After)
 	l.Sent = len(l.Bytes)
