@@ -52,7 +52,7 @@ func acceptClose(b *testing.B) string {
 //
 //	go test ./livefuzz -run '^$' -bench FuzzServer -benchtime 2000x -count 3
 func BenchmarkFuzzServer(b *testing.B) {
-	const chunk = DefaultBatch // Run's cases between two probes
+	const chunk = 20
 	var total int
 	for n := 0; n < 1000; n++ {
 		c := NewCase(1, n, wire.Qt4)
