@@ -1,0 +1,179 @@
+package report_test
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tripcheck/tripcheck/conformance/report"
+	"github.com/tripcheck/tripcheck/pcap"
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/decode-*.golden from the writers (review the diff)")
+
+// decodeAll writes every session of the capture file with both writers,
+// each capture's output after a line "# NAME", as `pcap decode --port any`
+// and `pcap decode --port any --json` print them.
+func decodeAll(t *testing.T, name string, file io.Reader, text, js *bytes.Buffer) {
+	t.Helper()
+	r, err := pcap.NewReader(file, pcap.Options{Port: pcap.AnyPort})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	text.WriteString("# " + name + "\n")
+	js.WriteString("# " + name + "\n")
+	var tw report.DecodeText
+	jw := report.NewDecodeJSON(js)
+	var d pcap.Decoded
+	for {
+		s, err := r.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		d.Decode(s, 0)
+		text.Write(tw.Session(s, &d))
+		if err := jw.Session(s, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The text and JSON Lines of every capture of testdata/captures, and of a
+// capture of the special values (special.pcapng), are exactly what
+// `pcap decode` printed when the writers lived in the command (the goldens
+// were made by that build, from main before the move).
+func TestDecodeGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "captures", "*.pcap*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join("testdata", "special.pcapng"))
+	sort.Slice(files, func(i, j int) bool { return filepath.Base(files[i]) < filepath.Base(files[j]) })
+	if len(files) < 30 {
+		t.Fatalf("only %d captures", len(files))
+	}
+	var text, js bytes.Buffer
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decodeAll(t, filepath.Base(f), bytes.NewReader(b), &text, &js)
+	}
+	for _, g := range []struct {
+		file string
+		got  []byte
+	}{{"decode-text.golden", text.Bytes()}, {"decode-json.golden", js.Bytes()}} {
+		path := filepath.Join("testdata", g.file)
+		if *update {
+			if err := os.WriteFile(path, g.got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(g.got, want) {
+			gl, wl := strings.Split(string(g.got), "\n"), strings.Split(string(want), "\n")
+			for i := 0; i < max(len(gl), len(wl)); i++ {
+				if i >= len(gl) || i >= len(wl) || gl[i] != wl[i] {
+					var gs, ws string
+					if i < len(gl) {
+						gs = gl[i]
+					}
+					if i < len(wl) {
+						ws = wl[i]
+					}
+					t.Fatalf("%s: line %d differs:\n got %q\nwant %q", g.file, i+1, gs, ws)
+				}
+			}
+		}
+	}
+}
+
+// specialCapture is one session of each special value a field can hold:
+// null and empty strings, lone surrogates, U+0000, non-BMP characters,
+// null and out-of-range dates and times, a flag outside the printable
+// range, in both profiles, and a cut reply.
+func specialCapture(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	pw, err := pcap.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 7, 0, 0, 0, time.UTC)
+	tick := func() time.Time { now = now.Add(137 * time.Microsecond); return now }
+	server := netip.MustParseAddrPort("127.0.0.1:6178")
+	strs := []wire.String{wire.NullString, wire.Str(""), wire.StrUnits([]uint16{'a', 0xD800, 'b'}), wire.StrUnits([]uint16{'I', 'C', 0, 'E'}),
+		wire.Str("ICE 🚆 Zürich \"x\" \\ \t"), wire.StrUnits([]uint16{0xDE86, 0xD83D})}
+	dates := []wire.Date{wire.NullDate, wire.DateOf(-1, 12, 31), wire.DateJD(-784350574880), wire.DateOf(2026, 2, 28)}
+	times := []wire.Time{wire.NullTime, wire.TimeMS(86_400_000), wire.TimeOf(23, 59, 59, 999), wire.TimeOf(0, 0, 0, 0)}
+	n := 0
+	for _, p := range []wire.Profile{wire.Qt4, wire.Qt5} {
+		for i, s := range strs {
+			r := wire.Request{Type: 'S', From: s, To: strs[(i+1)%len(strs)], Date: dates[i%len(dates)], Time: times[i%len(times)], Flag: []byte{'D', 'A', 0x01, 'x'}[i%4]}
+			req, err := wire.Encoder{Profile: p, AllowIllegalWrites: true}.AppendRequest(nil, &r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reply []byte
+			for j := range strs {
+				trip := wire.Trip{Date: dates[(i+j)%len(dates)], Departure: times[(i+j+1)%len(times)], Duration: uint16(65535 - j), Changes: uint8(j * 50), TrainType: strs[(i+j)%len(strs)]}
+				if reply, err = (wire.Encoder{Profile: p, AllowIllegalWrites: true}).AppendTrip(reply, &trip); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reply = wire.AppendEnd(reply)
+			if i == 3 {
+				reply = reply[:len(reply)-9] // cut inside the last trip
+			}
+			n++
+			c, err := pw.Conn(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(40000+n)), server, tick())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Data(pcap.ClientToServer, req, tick())
+			c.Data(pcap.ServerToClient, reply, tick())
+			c.Close(pcap.ServerToClient, tick())
+			c.Close(pcap.ClientToServer, tick())
+		}
+	}
+	if err := pw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// testdata/special.pcapng is specialCapture's output, kept as a file so
+// that the build before the move could decode it for the goldens.
+func TestSpecialCapture(t *testing.T) {
+	got := specialCapture(t)
+	path := filepath.Join("testdata", "special.pcapng")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("specialCapture differs from %s: run go test -run TestSpecialCapture -update and review", path)
+	}
+}

@@ -1,0 +1,209 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tripcheck/tripcheck/pcap"
+	"github.com/tripcheck/tripcheck/wire"
+)
+
+// DecodeText writes the sessions of `pcap decode` for people, one line per
+// message. It formats fields itself, with appends and a cache of quoted
+// strings, because a large capture has millions of lines. The zero value
+// is ready to use.
+type DecodeText struct {
+	b      []byte
+	quoted map[string]string // raw UTF-16 → quoted, for repeated names
+}
+
+// Session is the text of s, decoded as d: a header line, a line per
+// message, the faults, how each side closed, the notes, and an empty line.
+// It is valid until the next call.
+func (w *DecodeText) Session(s *pcap.Session, d *pcap.Decoded) []byte {
+	b := w.b[:0]
+	dur := s.Last.Sub(s.First)
+	b = fmt.Appendf(b, "session %d  %v → %v  %s  +%s  %d packets (%d–%d)  %s\n", s.Index, s.Client, s.Server,
+		s.First.UTC().Format("2006-01-02 15:04:05.000000"), dur.Round(time.Microsecond), s.Packets, s.FirstPacket, s.LastPacket, s.End)
+	b = fmt.Appendf(b, "  profile  %v (%s)\n", d.Profile, d.ProfileNote)
+	last := pcap.Direction(0)
+	for i := range d.Messages {
+		m := &d.Messages[i]
+		name := "request"
+		if m.Dir == pcap.ServerToClient {
+			name = "reply"
+		}
+		if m.Dir == last {
+			name = ""
+		}
+		last = m.Dir
+		b = append(b, "  "...)
+		start := len(b)
+		b = append(b, name...)
+		b = pad(b, len(b)-start, 8)
+		b = append(b, "packet "...)
+		start = len(b)
+		b = strconv.AppendInt(b, m.Packet, 10)
+		b = pad(b, len(b)-start, 6)
+		b = append(b, "offset "...)
+		start = len(b)
+		b = strconv.AppendInt(b, m.Offset, 10)
+		b = pad(b, len(b)-start, 6)
+		switch m.Kind {
+		case wire.KindRequest:
+			if m.Index > 0 {
+				b = fmt.Appendf(b, "request[%d] ", m.Index)
+			}
+			b = w.request(b, &m.Request)
+			if err := m.Request.Validate(); err != nil && m.Err == nil {
+				b = append(b, "  invalid: "...)
+				b = append(b, err.Error()...)
+			}
+		case wire.KindTrip:
+			b = append(b, "trip["...)
+			b = strconv.AppendInt(b, int64(m.Index), 10)
+			b = append(b, "] "...)
+			b = w.trip(b, &m.Trip)
+		case wire.KindEnd:
+			b = append(b, "end marker"...)
+		}
+		if m.Err != nil {
+			b = append(b, "  fault: "...)
+			b = append(b, m.Err.Error()...)
+		}
+		b = append(b, '\n')
+	}
+	for _, f := range d.Faults {
+		b = fmt.Appendf(b, "  %-8s packet %-6d offset %-6d %v: %v\n", "fault", f.Packet, f.Offset, f.Dir, f.Err)
+	}
+	b = fmt.Appendf(b, "  %-8s client %s; server %s\n", "close", closeText(s.Up), closeText(s.Down))
+	for _, n := range s.Notes {
+		b = fmt.Appendf(b, "  %-8s %v\n", "note", n)
+	}
+	if s.NotesDropped > 0 {
+		b = fmt.Appendf(b, "  %-8s and %d more\n", "note", s.NotesDropped)
+	}
+	b = append(b, '\n')
+	w.b = b
+	return b
+}
+
+// pad appends spaces to b, whose last n bytes are a field, up to width,
+// then one more: fmt's "%-8s ".
+func pad(b []byte, n, width int) []byte {
+	for ; n < width; n++ {
+		b = append(b, ' ')
+	}
+	return append(b, ' ')
+}
+
+// The fields, as wire's String methods write them.
+
+func (w *DecodeText) request(b []byte, r *wire.Request) []byte {
+	b = append(b, "request{type "...)
+	b = appendByte(b, r.Type)
+	b = append(b, ", from "...)
+	b = w.quote(b, r.From)
+	b = append(b, ", to "...)
+	b = w.quote(b, r.To)
+	b = append(b, ", date "...)
+	b = appendDate(b, r.Date)
+	b = append(b, ", time "...)
+	b = appendTime(b, r.Time)
+	b = append(b, ", flag "...)
+	b = appendByte(b, r.Flag)
+	return append(b, '}')
+}
+
+func (w *DecodeText) trip(b []byte, t *wire.Trip) []byte {
+	b = append(b, "{date "...)
+	b = appendDate(b, t.Date)
+	b = append(b, ", departure "...)
+	b = appendTime(b, t.Departure)
+	b = append(b, ", duration "...)
+	b = strconv.AppendUint(b, uint64(t.Duration), 10)
+	b = append(b, ", changes "...)
+	b = strconv.AppendUint(b, uint64(t.Changes), 10)
+	b = append(b, ", trainType "...)
+	b = w.quote(b, t.TrainType)
+	return append(b, '}')
+}
+
+func (w *DecodeText) quote(b []byte, s wire.String) []byte {
+	if s.IsNull() {
+		return append(b, "null"...)
+	}
+	if q, ok := w.quoted[string(s.Raw())]; ok {
+		return append(b, q...)
+	}
+	q := s.Quote()
+	if w.quoted == nil {
+		w.quoted = make(map[string]string)
+	}
+	if len(w.quoted) < 4096 {
+		w.quoted[string(s.Raw())] = q
+	}
+	return append(b, q...)
+}
+
+func appendByte(b []byte, c byte) []byte {
+	if c >= 0x20 && c < 0x7f {
+		return strconv.AppendQuoteRune(b, rune(c))
+	}
+	return fmt.Appendf(b, "0x%02x", c)
+}
+
+func appendDate(b []byte, d wire.Date) []byte {
+	if d.IsNull() || !d.IsValid() {
+		return append(b, d.String()...)
+	}
+	y, m, dd := d.Civil()
+	if y < 0 {
+		b, y = append(b, '-'), -y
+	}
+	b = appendZero(b, int(y), 4)
+	b = append(b, '-')
+	b = appendZero(b, m, 2)
+	b = append(b, '-')
+	return appendZero(b, dd, 2)
+}
+
+func appendTime(b []byte, t wire.Time) []byte {
+	if t.IsNull() || !t.IsValid() {
+		return append(b, t.String()...)
+	}
+	ms := int(t.Wire())
+	b = appendZero(b, ms/3_600_000, 2)
+	b = append(b, ':')
+	b = appendZero(b, ms/60_000%60, 2)
+	b = append(b, ':')
+	b = appendZero(b, ms/1000%60, 2)
+	b = append(b, '.')
+	return appendZero(b, ms%1000, 3)
+}
+
+// appendZero appends n with leading zeros to width digits.
+func appendZero(b []byte, n, width int) []byte {
+	var d [20]byte
+	s := strconv.AppendInt(d[:0], int64(n), 10)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}
+
+func closeText(st *pcap.Stream) string {
+	var parts []string
+	if st.FIN.Seen() {
+		parts = append(parts, fmt.Sprintf("FIN packet %d at offset %d", st.FIN.Packet, st.FIN.Offset))
+	}
+	if st.RST.Seen() {
+		parts = append(parts, fmt.Sprintf("RST packet %d", st.RST.Packet))
+	}
+	if len(parts) == 0 {
+		return "no FIN or RST"
+	}
+	return strings.Join(parts, ", ")
+}
