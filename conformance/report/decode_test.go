@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +176,46 @@ func TestSpecialCapture(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("specialCapture differs from %s: run go test -run TestSpecialCapture -update and review", path)
+	}
+}
+
+// The text of each request and trip is wire's String of it, whatever the
+// fields hold: the writer's own appends and caches never drift from wire.
+func TestDecodeTextIsWireString(t *testing.T) {
+	r, err := pcap.NewReader(bytes.NewReader(specialCapture(t)), pcap.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tw report.DecodeText
+	var d pcap.Decoded
+	checked := 0
+	for {
+		s, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Decode(s, 0)
+		text := string(tw.Session(s, &d))
+		for _, m := range d.Messages {
+			var want string
+			switch m.Kind {
+			case wire.KindRequest:
+				want = " " + m.Request.String()
+			case wire.KindTrip:
+				want = " trip[" + strconv.Itoa(m.Index) + "] " + strings.TrimPrefix(m.Trip.String(), "trip")
+			default:
+				continue
+			}
+			if !strings.Contains(text, want+"\n") && !strings.Contains(text, want+"  ") {
+				t.Errorf("session %d: no line with %q in\n%s", s.Index, want, text)
+			}
+			checked++
+		}
+	}
+	if checked < 80 {
+		t.Errorf("only %d messages checked", checked)
 	}
 }

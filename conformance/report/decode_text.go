@@ -11,12 +11,16 @@ import (
 )
 
 // DecodeText writes the sessions of `pcap decode` for people, one line per
-// message. It formats fields itself, with appends and a cache of quoted
-// strings, because a large capture has millions of lines. The zero value
-// is ready to use.
+// message. A request and a trip read as wire's String methods write them
+// (TestDecodeTextIsWireString holds the two together); the fields are
+// wire's String and Quote forms, kept in bounded caches because a large
+// capture has millions of lines and the same names, dates and times again
+// and again. The zero value is ready to use.
 type DecodeText struct {
 	b      []byte
-	quoted map[string]string // raw UTF-16 → quoted, for repeated names
+	quoted map[string]string // raw UTF-16 → Quote, for repeated names
+	dates  map[wire.Date]string
+	times  map[wire.Time]string
 }
 
 // Session is the text of s, decoded as d: a header line, a line per
@@ -109,9 +113,9 @@ func (w *DecodeText) request(b []byte, r *wire.Request) []byte {
 	b = append(b, ", to "...)
 	b = w.quote(b, r.To)
 	b = append(b, ", date "...)
-	b = appendDate(b, r.Date)
+	b = w.date(b, r.Date)
 	b = append(b, ", time "...)
-	b = appendTime(b, r.Time)
+	b = w.time(b, r.Time)
 	b = append(b, ", flag "...)
 	b = appendByte(b, r.Flag)
 	return append(b, '}')
@@ -119,9 +123,9 @@ func (w *DecodeText) request(b []byte, r *wire.Request) []byte {
 
 func (w *DecodeText) trip(b []byte, t *wire.Trip) []byte {
 	b = append(b, "{date "...)
-	b = appendDate(b, t.Date)
+	b = w.date(b, t.Date)
 	b = append(b, ", departure "...)
-	b = appendTime(b, t.Departure)
+	b = w.time(b, t.Departure)
 	b = append(b, ", duration "...)
 	b = strconv.AppendUint(b, uint64(t.Duration), 10)
 	b = append(b, ", changes "...)
@@ -142,56 +146,46 @@ func (w *DecodeText) quote(b []byte, s wire.String) []byte {
 	if w.quoted == nil {
 		w.quoted = make(map[string]string)
 	}
-	if len(w.quoted) < 4096 {
+	if len(w.quoted) < maxCached {
 		w.quoted[string(s.Raw())] = q
 	}
 	return append(b, q...)
 }
 
+func (w *DecodeText) date(b []byte, d wire.Date) []byte {
+	return append(b, cachedString(&w.dates, d, wire.Date.String)...)
+}
+
+func (w *DecodeText) time(b []byte, t wire.Time) []byte {
+	return append(b, cachedString(&w.times, t, wire.Time.String)...)
+}
+
+// maxCached bounds each cache of DecodeText.
+const maxCached = 4096
+
+// cachedString is str(k), from *m when it is there, kept in *m while it
+// holds fewer than maxCached.
+func cachedString[K comparable](m *map[K]string, k K, str func(K) string) string {
+	if v, ok := (*m)[k]; ok {
+		return v
+	}
+	v := str(k)
+	if *m == nil {
+		*m = make(map[K]string)
+	}
+	if len(*m) < maxCached {
+		(*m)[k] = v
+	}
+	return v
+}
+
+// appendByte is a byte as wire's Request.String shows the type and flag:
+// quoted when printable, else 0x.. .
 func appendByte(b []byte, c byte) []byte {
 	if c >= 0x20 && c < 0x7f {
 		return strconv.AppendQuoteRune(b, rune(c))
 	}
 	return fmt.Appendf(b, "0x%02x", c)
-}
-
-func appendDate(b []byte, d wire.Date) []byte {
-	if d.IsNull() || !d.IsValid() {
-		return append(b, d.String()...)
-	}
-	y, m, dd := d.Civil()
-	if y < 0 {
-		b, y = append(b, '-'), -y
-	}
-	b = appendZero(b, int(y), 4)
-	b = append(b, '-')
-	b = appendZero(b, m, 2)
-	b = append(b, '-')
-	return appendZero(b, dd, 2)
-}
-
-func appendTime(b []byte, t wire.Time) []byte {
-	if t.IsNull() || !t.IsValid() {
-		return append(b, t.String()...)
-	}
-	ms := int(t.Wire())
-	b = appendZero(b, ms/3_600_000, 2)
-	b = append(b, ':')
-	b = appendZero(b, ms/60_000%60, 2)
-	b = append(b, ':')
-	b = appendZero(b, ms/1000%60, 2)
-	b = append(b, '.')
-	return appendZero(b, ms%1000, 3)
-}
-
-// appendZero appends n with leading zeros to width digits.
-func appendZero(b []byte, n, width int) []byte {
-	var d [20]byte
-	s := strconv.AppendInt(d[:0], int64(n), 10)
-	for i := len(s); i < width; i++ {
-		b = append(b, '0')
-	}
-	return append(b, s...)
 }
 
 func closeText(st *pcap.Stream) string {
