@@ -80,24 +80,8 @@ func BenchmarkDecodeText(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(file)))
 			b.ReportAllocs()
-			var d pcap.Decoded
 			for i := 0; i < b.N; i++ {
-				write := bc.write(io.Discard)
-				r, err := pcap.NewReader(bytes.NewReader(file), pcap.Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				for {
-					s, err := r.Next()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					d.Decode(s, 0)
-					write(s, &d)
-				}
+				eachSession(b, file, bc.write(io.Discard))
 			}
 			b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 		})

@@ -20,19 +20,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/decode-*.golden from the writers (review the diff)")
 
-// decodeAll writes every session of the capture file with both writers,
-// each capture's output after a line "# NAME", as `pcap decode --port any`
-// and `pcap decode --port any --json` print them.
-func decodeAll(t *testing.T, name string, file io.Reader, text, js *bytes.Buffer) {
-	t.Helper()
-	r, err := pcap.NewReader(file, pcap.Options{Port: pcap.AnyPort})
+// eachSession decodes every session of the capture file, found by
+// content (--port any), and gives it to fn.
+func eachSession(tb testing.TB, file []byte, fn func(*pcap.Session, *pcap.Decoded)) {
+	tb.Helper()
+	r, err := pcap.NewReader(bytes.NewReader(file), pcap.Options{Port: pcap.AnyPort})
 	if err != nil {
-		t.Fatalf("%s: %v", name, err)
+		tb.Fatal(err)
 	}
-	text.WriteString("# " + name + "\n")
-	js.WriteString("# " + name + "\n")
-	var tw report.DecodeText
-	jw := report.NewDecodeJSON(js)
 	var d pcap.Decoded
 	for {
 		s, err := r.Next()
@@ -40,14 +35,28 @@ func decodeAll(t *testing.T, name string, file io.Reader, text, js *bytes.Buffer
 			return
 		}
 		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+			tb.Fatal(err)
 		}
 		d.Decode(s, 0)
-		text.Write(tw.Session(s, &d))
-		if err := jw.Session(s, &d); err != nil {
+		fn(s, &d)
+	}
+}
+
+// decodeAll writes every session of the capture file with both writers,
+// each capture's output after a line "# NAME", as `pcap decode --port any`
+// and `pcap decode --port any --json` print them.
+func decodeAll(t *testing.T, name string, file []byte, text, js *bytes.Buffer) {
+	t.Helper()
+	text.WriteString("# " + name + "\n")
+	js.WriteString("# " + name + "\n")
+	var tw report.DecodeText
+	jw := report.NewDecodeJSON(js)
+	eachSession(t, file, func(s *pcap.Session, d *pcap.Decoded) {
+		text.Write(tw.Session(s, d))
+		if err := jw.Session(s, d); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 }
 
 // The text and JSON Lines of every capture of testdata/captures, and of a
@@ -70,7 +79,7 @@ func TestDecodeGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		decodeAll(t, filepath.Base(f), bytes.NewReader(b), &text, &js)
+		decodeAll(t, filepath.Base(f), b, &text, &js)
 	}
 	for _, g := range []struct {
 		file string
@@ -182,23 +191,10 @@ func TestSpecialCapture(t *testing.T) {
 // The text of each request and trip is wire's String of it, whatever the
 // fields hold: the writer's own appends and caches never drift from wire.
 func TestDecodeTextIsWireString(t *testing.T) {
-	r, err := pcap.NewReader(bytes.NewReader(specialCapture(t)), pcap.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var tw report.DecodeText
-	var d pcap.Decoded
 	checked := 0
-	for {
-		s, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Decode(s, 0)
-		text := string(tw.Session(s, &d))
+	eachSession(t, specialCapture(t), func(s *pcap.Session, d *pcap.Decoded) {
+		text := string(tw.Session(s, d))
 		for _, m := range d.Messages {
 			var want string
 			switch m.Kind {
@@ -214,7 +210,7 @@ func TestDecodeTextIsWireString(t *testing.T) {
 			}
 			checked++
 		}
-	}
+	})
 	if checked < 80 {
 		t.Errorf("only %d messages checked", checked)
 	}
