@@ -1,7 +1,6 @@
 package report_test
 
 import (
-	"bytes"
 	"io"
 	"net/netip"
 	"testing"
@@ -31,31 +30,12 @@ func benchCapture(b *testing.B, n int) (file []byte, packets int) {
 		blocks = append(blocks, blk)
 	}
 	blocks = append(blocks, wire.AppendEnd(nil))
-	var buf bytes.Buffer
-	pw, err := pcap.NewWriter(&buf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Date(2026, 12, 6, 7, 0, 0, 0, time.UTC)
-	tick := func() time.Time { now = now.Add(10 * time.Microsecond); return now }
-	server := netip.MustParseAddrPort("10.0.0.2:6178")
+	cw := newCaptureWriter(b, "10.0.0.2:6178", 10*time.Microsecond)
 	for i := 0; i < n; i++ {
-		c, err := pw.Conn(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(1024+i%60000)), server, tick())
-		if err != nil {
-			b.Fatal(err)
-		}
-		c.Data(pcap.ClientToServer, req, tick())
-		for _, blk := range blocks {
-			c.Data(pcap.ServerToClient, blk, tick())
-		}
-		c.Close(pcap.ServerToClient, tick())
-		c.Close(pcap.ClientToServer, tick())
+		cw.exchange(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(1024+i%60000)), req, blocks...)
 		packets += 3 + 1 + len(blocks) + 4
 	}
-	if err := pw.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	return buf.Bytes(), packets
+	return cw.bytes(), packets
 }
 
 // BenchmarkDecodeText is `pcap decode`'s work with the text writer, beside

@@ -120,14 +120,7 @@ func TestDecodeGolden(t *testing.T) {
 // range, in both profiles, and a cut reply.
 func specialCapture(t *testing.T) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	pw, err := pcap.NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 12, 6, 7, 0, 0, 0, time.UTC)
-	tick := func() time.Time { now = now.Add(137 * time.Microsecond); return now }
-	server := netip.MustParseAddrPort("127.0.0.1:6178")
+	cw := newCaptureWriter(t, "127.0.0.1:6178", 137*time.Microsecond)
 	strs := []wire.String{wire.NullString, wire.Str(""), wire.StrUnits([]uint16{'a', 0xD800, 'b'}), wire.StrUnits([]uint16{'I', 'C', 0, 'E'}),
 		wire.Str("ICE 🚆 Zürich \"x\" \\ \t"), wire.StrUnits([]uint16{0xDE86, 0xD83D})}
 	dates := []wire.Date{wire.NullDate, wire.DateOf(-1, 12, 31), wire.DateJD(-784350574880), wire.DateOf(2026, 2, 28)}
@@ -152,20 +145,58 @@ func specialCapture(t *testing.T) []byte {
 				reply = reply[:len(reply)-9] // cut inside the last trip
 			}
 			n++
-			c, err := pw.Conn(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(40000+n)), server, tick())
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Data(pcap.ClientToServer, req, tick())
-			c.Data(pcap.ServerToClient, reply, tick())
-			c.Close(pcap.ServerToClient, tick())
-			c.Close(pcap.ClientToServer, tick())
+			cw.exchange(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(40000+n)), req, reply)
 		}
 	}
-	if err := pw.Flush(); err != nil {
-		t.Fatal(err)
+	return cw.bytes()
+}
+
+// captureWriter records connections into a pcapng capture in memory, a
+// packet every step.
+type captureWriter struct {
+	tb     testing.TB
+	buf    bytes.Buffer
+	pw     *pcap.Writer
+	now    time.Time
+	step   time.Duration
+	server netip.AddrPort
+}
+
+func newCaptureWriter(tb testing.TB, server string, step time.Duration) *captureWriter {
+	tb.Helper()
+	w := &captureWriter{tb: tb, now: time.Date(2026, 12, 6, 7, 0, 0, 0, time.UTC), step: step, server: netip.MustParseAddrPort(server)}
+	pw, err := pcap.NewWriter(&w.buf)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return buf.Bytes()
+	w.pw = pw
+	return w
+}
+
+func (w *captureWriter) tick() time.Time { w.now = w.now.Add(w.step); return w.now }
+
+// exchange records one connection from client: the request, each piece
+// of the reply in a packet of its own, then FINs from the server and the
+// client.
+func (w *captureWriter) exchange(client netip.AddrPort, req []byte, reply ...[]byte) {
+	c, err := w.pw.Conn(client, w.server, w.tick())
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	c.Data(pcap.ClientToServer, req, w.tick())
+	for _, b := range reply {
+		c.Data(pcap.ServerToClient, b, w.tick())
+	}
+	c.Close(pcap.ServerToClient, w.tick())
+	c.Close(pcap.ClientToServer, w.tick())
+}
+
+// bytes is the capture written so far.
+func (w *captureWriter) bytes() []byte {
+	if err := w.pw.Flush(); err != nil {
+		w.tb.Fatal(err)
+	}
+	return w.buf.Bytes()
 }
 
 // testdata/special.pcapng is specialCapture's output, kept as a file so
