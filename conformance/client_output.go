@@ -20,7 +20,7 @@ func showLines(lines []string) string { return contract.Show(lines) }
 // output: its Check is "output/<rule>", and a wrong line names its trip.
 func outputFinding(v *contract.Violation) Finding {
 	if v.Rule == contract.WrongTrip {
-		return Finding{Check: "output/" + string(v.Rule), Summary: v.Rule.Summary(), Offset: noPlace, Field: fmt.Sprintf("trip[%d]", v.Line)}
+		return Finding{Check: "output/" + string(v.Rule), Summary: v.Rule.Summary(), Offset: noPlace, Field: fmt.Sprintf("trip[%d]", v.Trip)}
 	}
 	return peerFinding("output/"+string(v.Rule), v.Rule.Summary())
 }
@@ -34,7 +34,7 @@ func checkSuccess(lines []string, code int, want []wire.Trip, reply *servedReply
 		return nil
 	}
 	msg := v.Msg
-	if i := v.Line; v.Rule == contract.WrongTrip && i < len(want) && reply != nil && i < len(reply.tripAt) {
+	if i := v.Trip; v.Rule == contract.WrongTrip && i < len(want) && reply != nil && i < len(reply.tripAt) {
 		off := reply.tripAt[i]
 		msg += fmt.Sprintf("\n    trip[%d] as sent, at byte %d of the reply (%v):\n%s", i, off, reply.profile, strings.TrimRight(HexWindow(reply.bytes, off), "\n"))
 	}

@@ -218,6 +218,8 @@ func check(t *testing.T, v *contract.Violation, rule contract.Rule, line int, sa
 		t.Fatalf("no violation, want %s", rule)
 	case v.Rule != rule || v.Line != line:
 		t.Fatalf("violation %s at line %d, want %s at %d: %v", v.Rule, v.Line, rule, line, v)
+	case (v.Rule == contract.WrongTrip) != (v.Trip >= 0):
+		t.Fatalf("violation %s names trip %d", v.Rule, v.Trip)
 	case !strings.Contains(v.Msg, says):
 		t.Errorf("message %q does not say %q", v.Msg, says)
 	case rule.Summary() == "":
@@ -242,5 +244,42 @@ func TestShow(t *testing.T) {
 	got := contract.Show(lines)
 	if len(got) > 12*1000 || !strings.Contains(got, "… 988 more lines") || !strings.Contains(got, "… (30000 bytes)") || !strings.Contains(got, `\x00é`) {
 		t.Errorf("Show of 1000 long lines: %d bytes: %.300q", len(got), got)
+	}
+}
+
+// A train type holding "\n" prints as two lines, and one ending in "\r"
+// loses it before the "\n", as Lines reads any output: the checks expect
+// the trips split the same way, and count trips, not lines.
+func TestMultiLineTrainType(t *testing.T) {
+	trips := []wire.Trip{
+		{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.Str("IC\nE")},
+		{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.Str("x\r")},
+		{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.Str("\n")},
+	}
+	var b bytes.Buffer
+	contract.WriteAnswer(&b, trips)
+	lines := contract.Lines(b.Bytes())
+	if len(lines) != 6 {
+		t.Fatalf("%d lines: %q", len(lines), lines)
+	}
+	if v := contract.CheckAnswer(lines, 0, trips); v != nil {
+		t.Fatalf("the answer as written: %v", v)
+	}
+	escaped := append([]string{"2026-11-25 09:00:00.000 0 0 IC\\nE"}, lines[2:]...)
+	if v := contract.CheckAnswer(escaped, 0, trips); v == nil || v.Rule != contract.WrongTrip || v.Line != 0 || v.Trip != 0 {
+		t.Errorf("a trip printed escaped: %+v", v)
+	}
+	wrongEnd := append(append([]string(nil), lines[:5]...), "END 6")
+	if v := contract.CheckAnswer(wrongEnd, 0, trips); v == nil || v.Rule != contract.WrongTrip || v.Line != 5 || v.Trip != 3 {
+		t.Errorf("END counting lines: %+v", v)
+	}
+	b.Reset()
+	contract.WriteFailed(&b, trips[:2], "cut")
+	if v := contract.CheckFailed(contract.Lines(b.Bytes()), 1, "the reply", trips[:2]); v != nil {
+		t.Errorf("the whole trips, then ERROR: %v", v)
+	}
+	half := []string{lines[0], "ERROR cut"} // the first line of trip[0] only
+	if v := contract.CheckFailed(half, 1, "the reply", trips[:2]); v == nil || v.Rule != contract.WrongPartial {
+		t.Errorf("half a trip, then ERROR: %+v", v)
 	}
 }

@@ -51,10 +51,11 @@ func (r Rule) Summary() string { return summaries[r] }
 // contract.
 type Violation struct {
 	Rule Rule
-	// Line is the index in the output's lines of the line at fault (for
-	// WrongTrip, the index of the trip, or of END when that is the line),
-	// or -1.
+	// Line is the index in the output's lines of the line at fault, or -1.
 	Line int
+	// Trip is, for WrongTrip, the index of the trip whose line is wrong
+	// (the number of trips when it is the END line); -1 otherwise.
+	Trip int
 	// Msg says what the client did, with its output (at most Show's lines).
 	Msg string
 }
@@ -62,31 +63,49 @@ type Violation struct {
 func (v *Violation) Error() string { return v.Msg }
 
 func violation(r Rule, line int, format string, args ...any) *Violation {
-	return &Violation{Rule: r, Line: line, Msg: strings.TrimRight(fmt.Sprintf(format, args...), "\n")}
+	return &Violation{Rule: r, Line: line, Trip: -1, Msg: strings.TrimRight(fmt.Sprintf(format, args...), "\n")}
+}
+
+// printed is what a client prints for trips (and, with end, "END n"),
+// split into lines as Lines splits its output: a train type holding "\n"
+// spans lines, and a "\r" before a "\n" is dropped. tripOf[i] is the trip
+// line i belongs to (len(trips) for the END line).
+func printed(trips []wire.Trip, end bool) (lines []string, tripOf []int) {
+	for i := range trips {
+		for _, l := range Lines([]byte(TripLine(&trips[i]) + "\n")) {
+			lines, tripOf = append(lines, l), append(tripOf, i)
+		}
+	}
+	if end {
+		lines, tripOf = append(lines, EndLine(len(trips))), append(tripOf, len(trips))
+	}
+	return lines, tripOf
 }
 
 // CheckAnswer judges what a client printed (its lines and exit status) for
 // a complete reply of trips: exactly Answer(trips) and exit 0. It returns
 // nil when the output keeps the contract.
 func CheckAnswer(lines []string, code int, trips []wire.Trip) *Violation {
-	exp := Answer(trips)
+	exp, tripOf := printed(trips, true)
 	if len(lines) == 1 && IsErrorLine(lines[0]) {
 		return violation(ErrorOnValid, 0, "the client failed on a complete, valid reply of %d trips (exit %d): %s", len(trips), code, lines[0])
 	}
 	for i := 0; i < max(len(exp), len(lines)); i++ {
 		switch {
 		case i >= len(lines):
-			return violation(MissingLines, -1, "the output stops after %d lines; line %d should be %s\n%s", len(lines), i+1, lineName(i, len(trips), exp[i]), Show(lines))
+			return violation(MissingLines, -1, "the output stops after %d lines; line %d should be %s\n%s", len(lines), i+1, lineName(tripOf[i], len(trips), exp[i]), Show(lines))
 		case i >= len(exp):
 			return violation(ExtraLines, i, "%d lines printed after \"END %d\": line %d is %q\n%s", len(lines)-len(exp), len(trips), i+1, lines[i], Show(lines))
 		case lines[i] != exp[i]:
-			msg := fmt.Sprintf("line %d is %s but the client printed\n      %q\n", i+1, lineName(i, len(trips), exp[i]), lines[i])
-			if i < len(trips) {
+			msg := fmt.Sprintf("line %d is %s but the client printed\n      %q\n", i+1, lineName(tripOf[i], len(trips), exp[i]), lines[i])
+			if tripOf[i] < len(trips) {
 				if d := fieldDiff(lines[i], exp[i]); d != "" {
 					msg += "    " + d + "\n"
 				}
 			}
-			return violation(WrongTrip, i, "%s%s", msg, Show(lines))
+			v := violation(WrongTrip, i, "%s%s", msg, Show(lines))
+			v.Trip = tripOf[i]
+			return v
 		}
 	}
 	if code != 0 {
@@ -153,16 +172,17 @@ func CheckFailed(lines []string, code int, what string, whole []wire.Trip) *Viol
 	}
 	// The trips before ERROR: either none or all of those of the blocks
 	// received whole, in order.
+	exp, tripOf := printed(whole, false)
 	for i, l := range trips {
-		if i >= len(whole) {
+		if i >= len(exp) {
 			return violation(TripNotWhole, i, "before ERROR the client printed %s, but only %s of %s went out whole: line %d is not the trip of a whole block\n%s",
 				plural(len(trips), "trip line", "trip lines"), plural(len(whole), "trip block", "trip blocks"), what, i+1, Show(lines))
 		}
-		if want := TripLine(&whole[i]); l != want {
-			return violation(WrongPartial, i, "before ERROR the client printed line %d %q, which is not trip[%d] as sent, %q\n%s", i+1, l, i, want, Show(lines))
+		if l != exp[i] {
+			return violation(WrongPartial, i, "before ERROR the client printed line %d %q, which is not trip[%d] as sent, %q\n%s", i+1, l, tripOf[i], exp[i], Show(lines))
 		}
 	}
-	if len(trips) > 0 && len(trips) < len(whole) {
+	if len(trips) > 0 && len(trips) < len(exp) {
 		return violation(WrongPartial, -1, "before ERROR the client printed %s, but %s went out whole: it prints either none or all of them\n%s",
 			plural(len(trips), "trip line", "trip lines"), plural(len(whole), "trip block", "trip blocks"), Show(lines))
 	}
