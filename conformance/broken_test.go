@@ -1,21 +1,16 @@
 package conformance_test
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/internal/proctest"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -163,104 +158,28 @@ func catalogIDs(t *testing.T) []string {
 // buildBrokenServer builds testdata/brokenserver into a temporary directory.
 func buildBrokenServer(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "brokenserver")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	// -buildvcs=false: stamping asks git about the tree, which others change.
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./testdata/brokenserver")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./testdata/brokenserver: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// syncBuffer is a bytes.Buffer that a child's stderr copier writes while a
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	return proctest.Build(t, "./testdata/brokenserver", "brokenserver")
 }
 
 // brokenServer is a running brokenserver process.
 type brokenServer struct {
-	addr   string
-	stderr *syncBuffer
-	exited chan struct{} // closed when the process has exited
-	err    error         // cmd.Wait's, once exited is closed
+	*proctest.Proc
+	mode string
 }
 
 // startBrokenServer starts bin in mode and profile, waits for the address it
 // prints, and kills it when the test ends.
 func startBrokenServer(t *testing.T, bin, mode string, p wire.Profile) *brokenServer {
 	t.Helper()
-	srv := &brokenServer{stderr: &syncBuffer{}, exited: make(chan struct{})}
-	stdout, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdout.Close()
-	cmd := exec.Command(bin, "-mode", mode, "-profile", p.String())
-	cmd.Stdout, cmd.Stderr = w, srv.stderr
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		srv.err = cmd.Wait()
-		close(srv.exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-srv.exited
-	})
-	first := make(chan string, 1)
-	go func() {
-		defer close(first)
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			first <- sc.Text()
-		}
-	}()
-	select {
-	case line, ok := <-first:
-		addr, found := strings.CutPrefix(line, "listening on ")
-		if !ok || !found {
-			t.Fatalf("brokenserver -mode %s: no address on stdout (first line %q)\n%s", mode, line, srv.stderr)
-		}
-		srv.addr = addr
-	case <-time.After(10 * time.Second):
-		t.Fatalf("brokenserver -mode %s: no address within 10s\n%s", mode, srv.stderr)
-	}
-	return srv
+	return &brokenServer{proctest.Start(t, exec.Command(bin, "-mode", mode, "-profile", p.String())), mode}
 }
 
 // crashed requires the server to have exited with code 3, as the crash
 // modes do.
 func (srv *brokenServer) crashed(t *testing.T) {
 	t.Helper()
-	select {
-	case <-srv.exited:
-	case <-time.After(5 * time.Second):
-		t.Errorf("the server is still running: the crash mode did not crash\n%s", srv.stderr)
-		return
-	}
-	var ee *exec.ExitError
-	if !errors.As(srv.err, &ee) || ee.ExitCode() != 3 {
-		t.Errorf("the server ended with %v, not exit code 3\n%s", srv.err, srv.stderr)
+	if code := srv.ExitCode(t); code != 3 {
+		t.Errorf("brokenserver -mode %s ended with exit code %d, not 3\n%s", srv.mode, code, srv.Stderr())
 	}
 }
 
@@ -269,7 +188,7 @@ func (srv *brokenServer) crashed(t *testing.T) {
 func runSuite(t *testing.T, srv *brokenServer, p wire.Profile, e *manifestEntry) *conformance.Report {
 	t.Helper()
 	o := conformance.ServerOptions{
-		Target:     srv.addr,
+		Target:     srv.Addr,
 		Profile:    p,
 		Strict:     true,
 		Golden:     standInGolden,
@@ -312,22 +231,27 @@ func TestBrokenServers(t *testing.T) {
 	}
 }
 
+// failedIDs returns the sorted IDs of the failed scenarios of rep, and
+// fails t for every skipped one: against a server every scenario runs.
+func failedIDs(t *testing.T, rep *conformance.Report) []string {
+	t.Helper()
+	for _, r := range rep.Results {
+		if r.Status == conformance.Skip {
+			t.Errorf("%s skipped: %s", r.ID, r.Message)
+		}
+	}
+	return clientByStatus(rep, conformance.Fail)
+}
+
 // checkFailures requires the failed scenarios of rep to be exactly those
 // the manifest entry lists.
 func checkFailures(t *testing.T, e *manifestEntry, srv *brokenServer, rep *conformance.Report) {
 	t.Helper()
-	var failed []string
+	failed := failedIDs(t, rep)
 	byID := map[string]conformance.Result{}
 	for _, r := range rep.Results {
 		byID[r.ID] = r
-		switch r.Status {
-		case conformance.Fail:
-			failed = append(failed, r.ID)
-		case conformance.Skip:
-			t.Errorf("%s skipped: %s", r.ID, r.Message)
-		}
 	}
-	slices.Sort(failed)
 	if slices.Equal(failed, e.fail) {
 		t.Logf("%d of %d scenarios failed, as listed (%v)", len(failed), len(rep.Results), rep.Duration.Round(time.Millisecond))
 		return
@@ -356,7 +280,7 @@ func checkFailures(t *testing.T, e *manifestEntry, srv *brokenServer, rep *confo
 	for _, id := range extra {
 		fmt.Fprintf(&msg, "log of %s:\n%s\n", id, byID[id].Log)
 	}
-	if s := srv.stderr.String(); s != "" {
+	if s := srv.Stderr(); s != "" {
 		fmt.Fprintf(&msg, "server stderr:\n%s", s)
 	}
 	t.Error(msg.String())
@@ -396,7 +320,7 @@ func TestOKServerPasses(t *testing.T) {
 			if n := len(rep.Results); n != len(catalogIDs(t)) {
 				t.Errorf("%d scenarios ran, want the whole catalog", n)
 			}
-			if s := srv.stderr.String(); s != "" {
+			if s := srv.Stderr(); s != "" {
 				t.Logf("server stderr:\n%s", s)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -550,11 +551,17 @@ func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) err
 func (s *clientSession) decodeRequest(logf func(string, ...any), r *clientRun) {
 	payload := r.request[2:]
 	r.profile = s.suite.profileFor(payload)
-	if err := r.profile.DecodeRequest(payload, &r.decoded); err != nil {
-		r.reqErr = err
-	} else {
-		r.decoded = r.decoded.Clone()
-		r.reqErr = r.decoded.Validate()
+	// The session checker decodes and validates it: its errors carry the
+	// stream offset and field of the fault.
+	sess := check.NewSession(check.Options{Profile: r.profile})
+	sess.Feed(wire.Requests, r.request, 1)
+	v := sess.Request()
+	r.decoded, _ = sess.FirstRequest()
+	r.reqErr = nil
+	if v.Fault != nil {
+		r.reqErr = v.Fault.Err
+	} else if v.Illegal != nil {
+		r.reqErr = v.Illegal.Err
 	}
 	if r.reqErr != nil {
 		logf("request in %v: %v", r.profile, r.reqErr)
@@ -589,20 +596,15 @@ func (s *clientSession) checkRequest(logf func(string, ...any), r *clientRun) er
 	if r.reqErr != nil {
 		var de *wire.DecodeError
 		if errors.As(r.reqErr, &de) {
-			off := int(de.Offset) + 2
-			// Validate's errors name a field but no offset: find it.
-			name := strings.TrimPrefix(de.Field, "request.")
-			for _, sp := range p.Spans(wire.KindRequest, r.request[2:]) {
-				if sp.Field == name && de.Offset == 0 {
-					off = 2 + sp.Start
-				}
-			}
+			off := int(de.Offset)
 			detail := ""
 			if de.Detail != "" {
 				detail = " (" + de.Detail + ")"
 			}
 			where := Locate(r.request, p, wire.Requests, off)
-			return fault(requestFinding(de, int64(off), where), "the request is not a well-formed %v request: byte %d, %s: %v%s\n%s", p, off, where, userText(de.Err), detail, HexWindow(r.request, off))
+			f := requestFinding(r.reqErr)
+			f.Field = where
+			return fault(f, "the request is not a well-formed %v request: byte %d, %s: %v%s\n%s", p, off, where, userText(de.Err), detail, HexWindow(r.request, off))
 		}
 		return fault(peerFinding("request/malformed", "the request is not well-formed"), "the request is not a well-formed %v request: %v", p, r.reqErr)
 	}

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
+	"net"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/internal/splitmix"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
@@ -96,86 +97,15 @@ func (s *clientSession) makeTrips(r *clientRun, n int, fields []string) ([]wire.
 	return trips, nil
 }
 
-// reply is a reply laid out block by block.
-type reply struct {
-	bytes  []byte
-	ends   []int // end offset of each block (and of the garbage)
-	tripAt []int
-	endAt  int // offset of the end marker, or -1
-	p      wire.Profile
-}
-
-func buildReply(p wire.Profile, trips []wire.Trip, garbage []byte, end bool) (*reply, error) {
-	rp := &reply{endAt: -1, p: p}
-	// Illegal writes too: a time past the day is a scenario's to send.
-	enc := wire.Encoder{Profile: p, AllowIllegalWrites: true}
-	var err error
-	for i := range trips {
-		rp.tripAt = append(rp.tripAt, len(rp.bytes))
-		if rp.bytes, err = enc.AppendTrip(rp.bytes, &trips[i]); err != nil {
-			return nil, fmt.Errorf("cannot encode trip[%d]: %v", i, err)
-		}
-		rp.ends = append(rp.ends, len(rp.bytes))
-	}
-	if len(garbage) > 0 {
-		rp.bytes = append(rp.bytes, garbage...)
-		rp.ends = append(rp.ends, len(rp.bytes))
-	}
-	if end {
-		rp.endAt = len(rp.bytes)
-		rp.bytes = wire.AppendEnd(rp.bytes)
-		rp.ends = append(rp.ends, len(rp.bytes))
-	}
-	return rp, nil
-}
-
-var rePoint = regexp.MustCompile(`^(?:(\d+)|trip\[(\d+)\](?:\.(size|date|departure|duration|changes|trainType))?|end)([+-]\d+)?$`)
-
-// point resolves a POINT of serve: a byte offset, trip[i], trip[i].field
-// (its middle; a string's middle of its data), or end, plus or minus N.
-func (rp *reply) point(spec string) (int, error) {
-	m := rePoint.FindStringSubmatch(spec)
-	if m == nil {
-		return 0, fmt.Errorf("point %q: want N, trip[I], trip[I].FIELD or end, then optionally +N or -N", spec)
-	}
-	var off int
-	switch {
-	case m[1] != "":
-		off, _ = strconv.Atoi(m[1])
-	case strings.HasPrefix(spec, "end"):
-		if rp.endAt < 0 {
-			return 0, fmt.Errorf("point %q: the reply has no end marker", spec)
-		}
-		off = rp.endAt
-	default:
-		i, _ := strconv.Atoi(m[2])
-		if i >= len(rp.tripAt) {
-			return 0, fmt.Errorf("point %q: the reply has %d trips", spec, len(rp.tripAt))
-		}
-		off = rp.tripAt[i]
-		if f := m[3]; f != "" && f != "size" {
-			start := off + 2
-			end := rp.ends[i]
-			for _, sp := range rp.p.Spans(wire.KindTrip, rp.bytes[start:end]) {
-				if sp.Field != f {
-					continue
-				}
-				if sp.Data >= 0 && sp.End > sp.Data {
-					off = start + sp.Data + (sp.End-sp.Data)/2
-				} else {
-					off = start + sp.Start + (sp.End-sp.Start)/2
-				}
-			}
+// tripOffsets is where each trip block of l starts.
+func tripOffsets(l *fakes.Layout) []int {
+	var at []int
+	for _, b := range l.Blocks {
+		if b.Kind == fakes.BlockTrip {
+			at = append(at, b.Start)
 		}
 	}
-	if m[4] != "" {
-		d, _ := strconv.Atoi(m[4])
-		off += d
-	}
-	if off < 0 || off > len(rp.bytes) {
-		return 0, fmt.Errorf("point %q is byte %d, outside the %d-byte reply", spec, off, len(rp.bytes))
-	}
-	return off, nil
+	return at
 }
 
 // fragmented is the variant's cut: seeded random pieces, at most about 64
@@ -186,7 +116,7 @@ func fragmented(seed int64, n int) shape.Shape {
 	return shape.Shape{Random: true, Seed: seed, RandomMin: 1, RandomMax: hi}
 }
 
-// serve writes the reply to r's search as spec says.
+// serve writes the reply to r's search as spec says, through fakes.
 func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serveSpec) error {
 	if r.reply != nil {
 		return errors.New("serve: this search has been answered already")
@@ -195,113 +125,63 @@ func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serv
 	if err != nil {
 		return err
 	}
-	layout := r.profile
+	reply := fakes.Reply{Profile: r.profile, Garbage: spec.garbage, NoEnd: spec.noEnd, After: spec.after, Truncate: spec.truncate}
 	if spec.otherProfile {
-		layout = wire.Qt5
+		reply.Profile = wire.Qt5
 		if r.profile == wire.Qt5 {
-			layout = wire.Qt4
+			reply.Profile = wire.Qt4
 		}
 	}
 	if spec.stall {
-		trips, spec.noEnd, spec.then = nil, true, "keep-open"
+		trips, reply.NoEnd, spec.then = nil, true, "keep-open"
 	}
 	if spec.fillTrain && len(trips) > 0 {
-		trips[0].TrainType = longestTrain(layout)
+		trips[0].TrainType = longestTrain(reply.Profile)
 	}
-	rp, err := buildReply(layout, trips, spec.garbage, !spec.noEnd)
+	reply.Trips = trips
+	l, err := reply.Layout()
 	if err != nil {
 		return err
 	}
-	if len(spec.after) > 0 {
-		// Bytes after the end marker: a block of their own in the layout.
-		rp.bytes = append(rp.bytes, spec.after...)
-		rp.ends = append(rp.ends, len(rp.bytes))
-	}
-	out := rp.bytes
-	if spec.truncate != "" {
-		k, err := rp.point(spec.truncate)
-		if err != nil {
-			return err
-		}
-		out = out[:k]
-	}
-	sh, perBlock, err := s.replyShape(spec, rp, len(out))
+	sh, perBlock, err := s.replyShape(spec, l)
 	if err != nil {
 		return err
 	}
-	served := &servedReply{
-		profile: layout, trips: trips, bytes: out, tripAt: rp.tripAt,
-		complete: len(out) == len(rp.bytes) && !spec.noEnd && len(spec.garbage) == 0,
-	}
-	for i := range trips {
-		if rp.ends[i] <= len(out) {
-			served.whole = i + 1
-		}
-	}
-	r.reply = served
-	served.what = describeReply(spec, rp, out, sh, perBlock)
-	if spec.silence > 0 {
-		served.what = fmt.Sprintf("nothing for %v, then ", spec.silence) + served.what
-	}
-	how := served.what
-	logf("> reply: %s", how)
-	s.logReply(logf, rp, len(out))
-
-	opts := []shape.Option{shape.WithWriteTimeout(s.suite.timeout)}
-	if perBlock && len(rp.ends) > maxPacedBlocks {
-		// Hundreds of paced writes take seconds; the book's server does
-		// not pause between blocks either.
-		opts = append(opts, shape.WithPause(0))
-	}
-	w, err := shape.NewWriter(s.trace.Conn("", r.conn), sh, opts...)
-	if err != nil {
-		return err
-	}
-	if spec.silence > 0 {
-		logf("> nothing for %v", spec.silence)
-		t := time.NewTimer(spec.silence)
-		select {
-		case <-t.C:
-		case <-s.suite.ctx.Done():
-			t.Stop()
-			return s.suite.ctx.Err()
-		}
-	}
-	var werr error
-	if perBlock {
-		start := 0
-		for _, end := range rp.ends {
-			if werr != nil || start >= len(out) {
-				break
-			}
-			_, werr = w.Write(out[start:min(end, len(out))])
-			start = end
-		}
-	} else if len(out) > 0 {
-		_, werr = w.Write(out)
-	}
-	if werr == nil {
-		werr = w.Flush()
-	}
-	served.ended = time.Now()
-	s.tell(served, spec)
-	if werr != nil {
-		logf("writing the reply stopped: %v (the client may have closed)", werr)
-	}
+	rw := fakes.ReplyWriter{Shape: sh, PerBlock: perBlock, Silence: spec.silence, WriteTimeout: s.suite.timeout}
 	switch spec.then {
 	case "close":
 		// A FIN, as the book's server's close sends; tripcheck keeps
 		// reading to see what the client does next.
-		if err := s.trace.Conn("", r.conn).CloseWrite(); err != nil {
-			logf("close: %v", err)
-		}
+		rw.Shape.Then = shape.ThenHalfClose
 	case "reset":
-		if err := shape.Reset(s.trace.Conn("", r.conn)); err != nil {
-			logf("reset: %v", err)
-		}
+		rw.Shape.Then = shape.ThenReset
 	case "keep-open":
+		rw.Shape.Then = shape.ThenKeepOpen
 	default:
 		return fmt.Errorf("-then %q: want close, reset or keep-open", spec.then)
+	}
+	served := &servedReply{
+		profile: l.Profile, trips: trips, bytes: l.Out(), tripAt: tripOffsets(l),
+		complete: l.Complete(), whole: l.WholeTrips(),
+	}
+	r.reply = served
+	served.what = describeReply(spec, l, sh, perBlock)
+	if spec.silence > 0 {
+		served.what = fmt.Sprintf("nothing for %v, then ", spec.silence) + served.what
+	}
+	logf("> reply: %s", served.what)
+	s.logReply(logf, l)
+	if spec.silence > 0 {
+		logf("> nothing for %v", spec.silence)
+	}
+	_, werr := rw.Write(s.suite.ctx, s.replyConn(r), l)
+	served.ended = time.Now()
+	if ctxErr := s.suite.ctx.Err(); ctxErr != nil && errors.Is(werr, ctxErr) {
+		return ctxErr
+	}
+	s.tell(served, spec)
+	if werr != nil {
+		logf("writing the reply stopped: %v (the client may have closed)", werr)
 	}
 	return nil
 }
@@ -313,18 +193,13 @@ func longestTrain(p wire.Profile) wire.String {
 	return wire.Str(strings.Repeat("x", room/2))
 }
 
-// maxPacedBlocks is the most blocks written one per write with a pause
-// between them (shape.DefaultPause), so that a client reading as they come
-// reads them one by one; longer replies go without the pause.
-const maxPacedBlocks = 64
-
 // describeReply says in words what serve sends: "7 trips in qt4 (247
 // bytes), cut bytes-1 into 247 pieces, then close".
-func describeReply(spec serveSpec, rp *reply, out []byte, sh shape.Shape, perBlock bool) string {
+func describeReply(spec serveSpec, l *fakes.Layout, sh shape.Shape, perBlock bool) string {
 	if spec.stall {
 		return "no reply at all, the connection kept open (a stall)"
 	}
-	how := fmt.Sprintf("%d trips in %v", len(rp.tripAt), rp.p)
+	how := fmt.Sprintf("%d trips in %v", l.Trips(), l.Profile)
 	if spec.otherProfile {
 		how += " (the other profile's layout)"
 	}
@@ -337,11 +212,11 @@ func describeReply(spec serveSpec, rp *reply, out []byte, sh shape.Shape, perBlo
 	if len(spec.after) > 0 {
 		how += fmt.Sprintf(", then after the end marker the bytes %x", spec.after)
 	}
-	how += fmt.Sprintf(" (%d bytes)", len(rp.bytes))
-	if len(out) < len(rp.bytes) {
-		how += fmt.Sprintf(", cut at %s after %d bytes", spec.truncate, len(out))
+	how += fmt.Sprintf(" (%d bytes)", len(l.Bytes))
+	if l.Sent < len(l.Bytes) {
+		how += fmt.Sprintf(", cut at %s after %d bytes", spec.truncate, l.Sent)
 	}
-	pieces, _ := sh.Pieces(len(out))
+	pieces, _ := sh.Pieces(l.Sent)
 	switch {
 	case len(pieces) > 1 || sh.Delay > 0:
 		how += fmt.Sprintf(", cut %v into %d pieces", sh, len(pieces))
@@ -350,7 +225,7 @@ func describeReply(spec serveSpec, rp *reply, out []byte, sh shape.Shape, perBlo
 		}
 	case perBlock:
 		how += ", one write per block"
-	case len(out) > 0:
+	case l.Sent > 0:
 		how += ", in one write"
 	}
 	switch spec.then {
@@ -364,7 +239,7 @@ func describeReply(spec serveSpec, rp *reply, out []byte, sh shape.Shape, perBlo
 
 // replyShape is the shape of the reply's writes, and whether each block is
 // its own write.
-func (s *clientSession) replyShape(spec serveSpec, rp *reply, n int) (shape.Shape, bool, error) {
+func (s *clientSession) replyShape(spec serveSpec, l *fakes.Layout) (shape.Shape, bool, error) {
 	var sh shape.Shape
 	perBlock := spec.perBlock
 	ways := 0
@@ -378,7 +253,7 @@ func (s *clientSession) replyShape(spec serveSpec, rp *reply, n int) (shape.Shap
 		case "", "whole":
 			perBlock = true
 		case "fragmented":
-			sh = fragmented(s.seed, n)
+			sh = fragmented(s.seed, l.Sent)
 		case "coalesced":
 		default:
 			return sh, false, fmt.Errorf("-variant %q: want whole, fragmented or coalesced", v)
@@ -393,12 +268,12 @@ func (s *clientSession) replyShape(spec serveSpec, rp *reply, n int) (shape.Shap
 	}
 	if spec.every != "" {
 		ways++
-		if x, ok := strings.CutSuffix(spec.every, "blocks"); ok && len(rp.tripAt) > 0 {
+		if x, ok := strings.CutSuffix(spec.every, "blocks"); ok && l.Trips() > 0 {
 			f, err := strconv.ParseFloat(x, 64)
 			if err != nil || f <= 0 {
 				return sh, false, fmt.Errorf("-every %q: want N or Xblocks", spec.every)
 			}
-			sh.Every = max(1, int(math.Round(f*float64(rp.ends[0]))))
+			sh.Every = max(1, int(math.Round(f*float64(l.Blocks[0].End))))
 		} else {
 			k, err := strconv.Atoi(spec.every)
 			if err != nil || k < 1 {
@@ -410,7 +285,7 @@ func (s *clientSession) replyShape(spec serveSpec, rp *reply, n int) (shape.Shap
 	if spec.splitAt != "" {
 		ways++
 		for _, p := range strings.Split(spec.splitAt, ",") {
-			off, err := rp.point(strings.TrimSpace(p))
+			off, err := l.Point(strings.TrimSpace(p))
 			if err != nil {
 				return sh, false, err
 			}
@@ -433,31 +308,43 @@ func (s *clientSession) replyShape(spec serveSpec, rp *reply, n int) (shape.Shap
 	return sh, perBlock, nil
 }
 
-// logReply logs the reply block by block: the first 16 blocks, or all in
-// verbose mode.
-func (s *clientSession) logReply(logf func(string, ...any), rp *reply, n int) {
-	start := 0
-	for i, end := range rp.ends {
-		if start >= n {
+// logReply logs the reply block by block as far as it goes out: the first
+// 16 blocks, or all in verbose mode.
+func (s *clientSession) logReply(logf func(string, ...any), l *fakes.Layout) {
+	for i, b := range l.Blocks {
+		if b.Start >= l.Sent {
 			break
 		}
 		if i == 16 && !s.suite.verbose {
-			logf("> … %d more blocks (-v shows them all)", len(rp.ends)-i)
+			logf("> … %d more blocks (-v shows them all)", len(l.Blocks)-i)
 			break
 		}
-		b := rp.bytes[start:min(end, n)]
 		what := "garbage"
-		switch {
-		case i < len(rp.tripAt):
-			what = fmt.Sprintf("trip[%d]", i)
-		case start == rp.endAt:
+		switch b.Kind {
+		case fakes.BlockTrip:
+			what = fmt.Sprintf("trip[%d]", b.Trip)
+		case fakes.BlockEnd:
 			what = "end marker"
 		}
 		cut := ""
-		if end > n {
-			cut = fmt.Sprintf(", cut after %d of %d bytes", n-start, end-start)
+		if b.End > l.Sent {
+			cut = fmt.Sprintf(", cut after %d of %d bytes", l.Sent-b.Start, b.End-b.Start)
 		}
-		logf("> %s at %d%s: %s", what, start, cut, hexSnippet(b, s.suite.snip(256)))
-		start = end
+		logf("> %s at %d%s: %s", what, b.Start, cut, hexSnippet(l.Bytes[b.Start:min(b.End, l.Sent)], s.suite.snip(256)))
 	}
+}
+
+// replyTapKey is the context key of a test's tap on the replies the client
+// suite writes: a func(scenario string, c net.Conn) net.Conn that wraps the
+// connection each reply goes to (see served_golden_test.go).
+type replyTapKey struct{}
+
+// replyConn is the connection r's reply is written to: traced, and tapped
+// when the run's context carries a tap.
+func (s *clientSession) replyConn(r *clientRun) net.Conn {
+	var c net.Conn = s.trace.Conn("", r.conn)
+	if tap, ok := s.suite.ctx.Value(replyTapKey{}).(func(string, net.Conn) net.Conn); ok {
+		return tap(s.sc.ID, c)
+	}
+	return c
 }

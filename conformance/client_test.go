@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/fakes"
+	"github.com/tripcheck/tripcheck/internal/proctest"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -25,14 +25,7 @@ import (
 // and returns its path.
 func buildBrokenClient(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "brokenclient")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/brokenclient").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./testdata/brokenclient: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "./testdata/brokenclient", "brokenclient")
 }
 
 // brokenTemplate is the exec template of brokenclient in a mode, with its

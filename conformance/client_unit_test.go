@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tripcheck/tripcheck/contract"
+	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -129,11 +130,11 @@ func TestCheckOutput(t *testing.T) {
 		{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")},
 		{Date: wire.NullDate, Departure: wire.NullTime, Duration: 8, Changes: 0, TrainType: wire.NullString},
 	}
-	rp, err := buildReply(wire.Qt4, trips, nil, true)
+	l, err := (&fakes.Reply{Profile: wire.Qt4, Trips: trips}).Layout()
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := &servedReply{profile: wire.Qt4, trips: trips, bytes: rp.bytes, tripAt: rp.tripAt, complete: true}
+	served := &servedReply{profile: wire.Qt4, trips: trips, bytes: l.Bytes, tripAt: tripOffsets(l), complete: true}
 	good := contract.Answer(trips)
 	for _, tc := range []struct {
 		name  string
@@ -193,34 +194,6 @@ func checkFinding(t *testing.T, err error, check, field, says string) {
 		t.Errorf("error %v (finding %+v), want finding %q at %q", err, f, check, field)
 	case !strings.Contains(err.Error(), says):
 		t.Errorf("error %v, want one saying %q", err, says)
-	}
-}
-
-func TestReplyPoint(t *testing.T) {
-	trips := make([]wire.Trip, 3)
-	for i := range trips {
-		trips[i] = wire.Trip{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.Str("InterCity")}
-	}
-	rp, err := buildReply(wire.Qt4, trips, nil, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// qt4 InterCity blocks are 35 bytes: size 2, date 4, time 4, duration
-	// 2, changes 1, trainType 4+18.
-	for spec, want := range map[string]int{
-		"0": 0, "17": 17, "trip[0]": 0, "trip[1]": 35, "trip[2]+1": 71, "trip[1].size": 35,
-		"trip[0].date": 4, "trip[1].departure": 35 + 8, "trip[2].changes": 70 + 12,
-		"trip[0].trainType": 17 + 9, "end": 105, "end+1": 106, "end-1": 104, "107": 107,
-	} {
-		got, err := rp.point(spec)
-		if err != nil || got != want {
-			t.Errorf("point(%q) = %d, %v; want %d", spec, got, err, want)
-		}
-	}
-	for _, bad := range []string{"trip[3]", "108", "trip[0].nonsense", "end+9", "trip[0]-1", "", "trip"} {
-		if got, err := rp.point(bad); err == nil {
-			t.Errorf("point(%q) = %d, want an error", bad, got)
-		}
 	}
 }
 

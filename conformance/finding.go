@@ -3,43 +3,20 @@ package conformance
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
-// Finding is one fault a check found in a peer's bytes or behaviour. Its
-// Check is a stable ID for the kind of fault ("reply/no-end-marker",
-// "request/odd-string-length", "conn/silent"): failures of many scenarios
+// Finding is one fault a check found in a peer's bytes or behaviour: the
+// project's one finding type, package check's. Its Check is a stable ID
+// for the kind of fault ("reply/no-end-marker", "conn/silent"): failures
 // that carry the same Check share one root cause, and the report groups
-// them under it. Causes come from these values, never from message text.
-type Finding struct {
-	// Check names the kind of fault: "<what>/<fault>", lower case, stable
-	// across releases (reports and --expect-fail files may name it).
-	Check string `json:"check"`
-	// Summary says the fault in one sentence a user can act on, without the
-	// scenario's particulars: "the reply has no end marker".
-	Summary string `json:"summary"`
-	// Offset is the stream offset of the fault in the peer's direction,
-	// or -1 where the fault has no place in a stream (silence, a reset).
-	Offset int64 `json:"offset"`
-	// Field is the field path at Offset ("trip[2].trainType"), if any.
-	Field string `json:"field,omitempty"`
-}
-
-// String is the summary, with the place where there is one.
-func (f Finding) String() string {
-	switch {
-	case f.Offset >= 0 && f.Field != "":
-		return fmt.Sprintf("%s (offset %d, %s)", f.Summary, f.Offset, f.Field)
-	case f.Offset >= 0:
-		return fmt.Sprintf("%s (offset %d)", f.Summary, f.Offset)
-	}
-	return f.Summary
-}
+// them under it.
+type Finding = check.Finding
 
 // findings collects what the checks of one scenario run found; the runner
 // copies them into the scenario's Result.
@@ -165,35 +142,23 @@ func peerFinding(check, summary string) Finding {
 	return Finding{Check: check, Summary: summary, Offset: noPlace}
 }
 
-// replyChecks names the Check of each wire fault in a reply, and says it.
-var replyChecks = []struct {
-	err     error
-	check   string
-	summary string
-}{
-	{wire.ErrNoEndMarker, "reply/no-end-marker", "the reply has no end marker"},
-	{wire.ErrTruncated, "reply/cut-block", "the stream ends inside a block"},
-	{wire.ErrTrailingBytes, "reply/bytes-left-over", "a trip block has bytes left over after its fields"},
-	{wire.ErrPastEnd, "reply/field-past-block", "a trip field runs past the end of its block"},
-	{wire.ErrReservedSize, "reply/reserved-size", "a block has the reserved size 0xFFFF"},
-	{wire.ErrBlockTooLarge, "reply/block-too-large", "a block is larger than 65534 bytes"},
-	{wire.ErrInvalidTime, "reply/invalid-time", "a trip has a time out of range"},
-	{wire.ErrCorrupt, "reply/corrupt-field", "a trip field is corrupt"},
-}
-
-// replyFault is the first fault of a reply's framing and field encodings,
-// or its missing end marker, as an error carrying its Finding; nil for a
-// whole, valid reply. The message is FramingError's.
 // afterEndFault is the fault of a reply with bytes after its end marker,
-// or nil.
+// or nil: the session checker's finding, with AfterEndError's message.
 func afterEndFault(obs *Observation) error {
 	err := obs.AfterEndError()
 	if err == nil {
 		return nil
 	}
-	return &faultError{f: Finding{Check: "reply/after-end", Summary: "the server sends bytes after the end marker", Offset: int64(obs.EndOffset + 2), Field: "after end"}, msg: err.Error()}
+	f := check.At(check.RuleAfterEnd, int64(obs.EndOffset+2), "after end")
+	if obs.afterEnd != nil {
+		f = *obs.afterEnd
+	}
+	return &faultError{f: f, msg: err.Error()}
 }
 
+// replyFault is the first fault of a reply's framing and field encodings,
+// or its missing end marker, as an error carrying its Finding; nil for a
+// whole, valid reply. The message is FramingError's.
 func replyFault(obs *Observation) error {
 	err := obs.FramingError()
 	if err == nil {
@@ -205,40 +170,15 @@ func replyFault(obs *Observation) error {
 // userText is an error's message without the wire package's prefix: a
 // user reads what is wrong with the peer's bytes, not which package found
 // it.
-func userText(err error) string {
-	return strings.TrimPrefix(err.Error(), "wire: ")
-}
+func userText(err error) string { return check.Text(err) }
 
-// replyFinding is the Finding of the first fault FramingError reports.
+// replyFinding is the Finding of the first fault FramingError reports: the
+// session checker's first fault of the reply, or its first illegal value.
 func replyFinding(obs *Observation) Finding {
-	if len(obs.Bytes) == 0 && obs.How == EndSilence {
-		return peerFinding("reply/silent", "the server sends no reply")
+	if obs.finding != nil {
+		return *obs.finding
 	}
-	// A stream that ends without a byte lacks the end marker like one
-	// that ends after whole trips: a reply of no trips is the end marker
-	// alone.
-	if len(obs.Faults) > 0 {
-		var de *wire.DecodeError
-		if errors.As(obs.Faults[0], &de) {
-			for _, c := range replyChecks {
-				if errors.Is(de, c.err) {
-					return Finding{Check: c.check, Summary: c.summary, Offset: de.Offset, Field: de.Field}
-				}
-			}
-			return Finding{Check: "reply/bad-block", Summary: strings.TrimPrefix(de.Err.Error(), "wire: "), Offset: de.Offset, Field: de.Field}
-		}
-		return peerFinding("reply/bad-block", "the reply does not decode")
-	}
-	if !obs.Ended && obs.OverBudget {
-		return Finding{Check: "reply/budget-exceeded", Summary: fmt.Sprintf("the reply runs past %d bytes without an end marker", ReplyBudget), Offset: ReplyBudget}
-	}
-	if !obs.Ended && obs.Cut != nil && obs.Cut.Size >= 0 {
-		return Finding{Check: "reply/cut-block", Summary: "the reply stops inside a block", Offset: obs.Cut.Offset}
-	}
-	if !obs.Ended {
-		return Finding{Check: "reply/no-end-marker", Summary: "the reply has no end marker", Offset: int64(len(obs.Bytes)), Field: "end"}
-	}
-	return peerFinding("reply/invalid-trip", "a trip has a value out of range")
+	return check.At("reply/invalid-trip", noPlace, "")
 }
 
 // connectFinding is the fault of a server that cannot be reached in the
@@ -259,29 +199,10 @@ func exchangeFinding(obs *Observation, err error, check, summary string) Finding
 	return peerFinding(check, summary)
 }
 
-// requestChecks names the Check of each wire fault in a request.
-var requestChecks = []struct {
-	err     error
-	check   string
-	summary string
-}{
-	{wire.ErrPastEnd, "request/field-past-block", "a request field runs past the end of its block"},
-	{wire.ErrTrailingBytes, "request/bytes-left-over", "the request block has bytes left over after its fields"},
-	{wire.ErrUnknownType, "request/type-not-s", "the request's type is not 'S'"},
-	{wire.ErrBadFlag, "request/bad-flag", "the request's flag is neither 'D' nor 'A'"},
-	{wire.ErrInvalidTime, "request/invalid-time", "the request's time is out of range"},
-	{wire.ErrCorrupt, "request/corrupt-field", "a request field is corrupt"},
-}
-
-// requestFinding is the Finding of a decode error of a request, at stream
-// offset off (field where).
-func requestFinding(de *wire.DecodeError, off int64, where string) Finding {
-	for _, c := range requestChecks {
-		if errors.Is(de, c.err) {
-			return Finding{Check: c.check, Summary: c.summary, Offset: off, Field: where}
-		}
-	}
-	return Finding{Check: "request/malformed", Summary: "the request is not well-formed", Offset: off, Field: where}
+// requestFinding is the Finding of a decode error of a request, by the
+// session checker's catalog.
+func requestFinding(err error) Finding {
+	return check.OfError(wire.Requests, err)
 }
 
 // writeFinding is the fault of a server that stops reading (closes or

@@ -3,6 +3,7 @@
 package conformance_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net"
@@ -21,13 +22,6 @@ import (
 
 // maxRSS is the memory bound of a run against any peer.
 const maxRSS = 256 << 20
-
-// buildTool builds the command in dir (relative to this package) into a
-// temporary directory.
-func buildTool(t *testing.T, dir, name string) string {
-	t.Helper()
-	return proctest.Build(t, dir, name)
-}
 
 // tripcheckRun is one run of the tripcheck command as a child process.
 type tripcheckRun struct {
@@ -59,7 +53,9 @@ func runTripcheck(t *testing.T, bin, addr string, args ...string) *tripcheckRun 
 	}
 	rssFile := filepath.Join(t.TempDir(), "rss")
 	cmd := exec.Command(timeBin, append([]string{"-f", "%M", "-o", rssFile, bin}, args...)...)
-	var out syncBuffer
+	// One writer for both: os/exec then calls its Write from one
+	// goroutine at a time.
+	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err = cmd.Run()
@@ -100,8 +96,8 @@ func TestHostileServers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs two commands")
 	}
-	tripcheck := buildTool(t, "../cmd/tripcheck", "tripcheck")
-	hostile := buildTool(t, "./testdata/hostileserver", "hostileserver")
+	tripcheck := proctest.Build(t, "../cmd/tripcheck", "tripcheck")
+	hostile := proctest.Build(t, "./testdata/hostileserver", "hostileserver")
 	for _, c := range []struct {
 		mode string
 		args []string
@@ -127,7 +123,7 @@ func TestHostileServers(t *testing.T) {
 		name := strings.Join(append([]string{c.mode}, c.args...), " ")
 		t.Run(name, func(t *testing.T) {
 			srv := startBrokenServer(t, hostile, c.mode, wire.Qt4)
-			r := runTripcheck(t, tripcheck, srv.addr, c.args...)
+			r := runTripcheck(t, tripcheck, srv.Addr, c.args...)
 			t.Logf("tripcheck server %s: exit %d in %v, peak RSS %.1f MiB", name, r.code, r.elapsed.Round(time.Millisecond), float64(r.maxRSS)/(1<<20))
 			if r.code != 1 {
 				t.Errorf("exit status %d, want 1\n%s", r.code, tail(r.output))
@@ -168,7 +164,7 @@ func TestRefusedIsUsageError(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a command")
 	}
-	tripcheck := buildTool(t, "../cmd/tripcheck", "tripcheck")
+	tripcheck := proctest.Build(t, "../cmd/tripcheck", "tripcheck")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

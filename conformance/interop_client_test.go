@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/internal/qtbuild"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -40,7 +41,7 @@ func qtClientTemplate(bin, version, extra string) string {
 // the SHOULDs of qtClientShoulds fail, which pass once the client's own
 // timeout is below the step timeout.
 func TestQtClient(t *testing.T) {
-	bin := buildQt(t)
+	bin := qtbuild.Build(t)
 	seed := clientTestSeed(t)
 	for _, tc := range []struct {
 		version string

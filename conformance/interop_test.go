@@ -1,20 +1,17 @@
 package conformance_test
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/internal/proctest"
+	"github.com/tripcheck/tripcheck/internal/qtbuild"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -30,64 +27,13 @@ var bookLenient = []string{
 	"bad/string-past-block-refused",
 }
 
-// buildQt builds interop/qt's programs once per test binary, or skips (fails
-// under CI=true) without Qt 5.
-func buildQt(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("bash", filepath.Join("..", "interop", "qt", "build.sh"), dir).CombinedOutput()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("interop/qt/build.sh (Qt 5 is required under CI): %v\n%s", err, out)
-		}
-		t.Skipf("no Qt 5 to build interop/qt (install qtbase5-dev): %v\n%s", err, out)
-	}
-	return dir
-}
-
 // startQtServer starts the Qt Trip server at QDataStream version v and
 // returns its address.
 func startQtServer(t *testing.T, bin, version string) string {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "tripserver"), "--port", "0", "--version", version)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	select {
-	case line := <-lines:
-		addr, ok := strings.CutPrefix(line, "listening on ")
-		if !ok {
-			t.Fatalf("tripserver said %q", line)
-		}
-		return addr
-	case <-time.After(10 * time.Second):
-		t.Fatal("tripserver did not say where it listens within 10s")
-	}
-	return ""
+	return proctest.Start(t, cmd).Addr
 }
 
 // TestQtServer runs the whole server suite, strict and with --golden book,
@@ -95,7 +41,7 @@ func startQtServer(t *testing.T, bin, version string) string {
 // passes, the replies are the book's byte for byte, and exactly the SHOULDs
 // where the book is lenient fail.
 func TestQtServer(t *testing.T) {
-	bin := buildQt(t)
+	bin := qtbuild.Build(t)
 	for _, tc := range []struct {
 		version string
 		profile wire.Profile
@@ -111,16 +57,7 @@ func TestQtServer(t *testing.T) {
 			if rep.Profile != tc.profile.String() {
 				t.Errorf("detected profile %s (%s), want %v", rep.Profile, rep.ProfileNote, tc.profile)
 			}
-			var failed []string
-			for _, r := range rep.Results {
-				switch r.Status {
-				case conformance.Fail:
-					failed = append(failed, r.ID)
-				case conformance.Skip:
-					t.Errorf("%s skipped: %s", r.ID, r.Message)
-				}
-			}
-			sort.Strings(failed)
+			failed := failedIDs(t, rep)
 			if diff := cmp.Diff(bookLenient, failed); diff != "" {
 				for _, r := range rep.Results {
 					if r.Status == conformance.Fail {

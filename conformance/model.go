@@ -4,44 +4,20 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/tripcheck/tripcheck/check"
 )
 
 // Level is how strongly PROTOCOL.md requires what a scenario checks.
-type Level uint8
+type Level = check.Level
 
 const (
 	// Must: a peer that fails it is not conformant. The book's server and
 	// client pass every MUST.
-	Must Level = iota + 1
+	Must = check.Must
 	// Should: recommended; it counts only with --strict.
-	Should
+	Should = check.Should
 )
-
-func (l Level) String() string {
-	switch l {
-	case Must:
-		return "MUST"
-	case Should:
-		return "SHOULD"
-	}
-	return fmt.Sprintf("Level(%d)", uint8(l))
-}
-
-// MarshalText writes MUST or SHOULD.
-func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
-
-// UnmarshalText reads MUST or SHOULD, so that JSON reports read back.
-func (l *Level) UnmarshalText(b []byte) error {
-	switch string(b) {
-	case "MUST":
-		*l = Must
-	case "SHOULD":
-		*l = Should
-	default:
-		return fmt.Errorf("level %q: want MUST or SHOULD", b)
-	}
-	return nil
-}
 
 // Status is the outcome of one scenario run.
 type Status string

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/internal/ending"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -39,7 +40,7 @@ var ErrOverBudget = errors.New("the reply runs past the byte budget")
 
 // EndBudget is how a stream "ended" that the reader stopped reading at
 // ReplyBudget.
-const EndBudget Ending = "budget"
+const EndBudget = ending.Budget
 
 // maxFaults is how many decode faults an Observation keeps; later ones are
 // counted.
@@ -81,7 +82,9 @@ type Observation struct {
 	Elapsed     time.Duration
 
 	keepTrips bool
-	invalid   error // the first trip that does not validate
+	invalid   error          // the first trip value that is illegal
+	finding   *check.Finding // the checker's first fault of the reply
+	afterEnd  *check.Finding // its finding of bytes after the end marker
 }
 
 // ObserveReply reads a reply from c until the server ends the stream, the
@@ -95,12 +98,22 @@ func ObserveReply(c net.Conn, p wire.Profile, deadline time.Time, linger time.Du
 
 // observe is ObserveReply; keepTrips false keeps only the count of trips
 // (their validity is still checked), for probes that make many exchanges.
+// The bytes go to the session checker (package check) as they are read,
+// one read at a time; the observation is its view of the reply.
 func observe(c net.Conn, p wire.Profile, deadline time.Time, linger time.Duration, logf func(string, ...any), keepTrips bool) *Observation {
 	o := &Observation{Profile: p, keepTrips: keepTrips}
 	log := newWireLog(logf)
-	d := wire.NewDecoder(p, wire.Replies)
+	sess := check.NewSession(check.Options{Profile: p, Budget: ReplyBudget, MaxFindings: maxFaults,
+		OnTrip: func(i int, off int64, t *wire.Trip) {
+			o.TripCount++
+			if o.keepTrips {
+				o.Trips = append(o.Trips, t.Clone())
+			}
+			log.trip(i, off, t)
+		}})
 	buf := make([]byte, 16<<10)
 	start := time.Now()
+	reads := 0
 	for {
 		dl := deadline
 		if o.Ended {
@@ -120,11 +133,14 @@ func observe(c net.Conn, p wire.Profile, deadline time.Time, linger time.Duratio
 		if n > 0 {
 			chunk := buf[:n]
 			log.chunk(len(o.Bytes), chunk)
-			at := len(o.Bytes)
 			o.Bytes = append(o.Bytes, chunk...)
-			if !o.Ended {
-				d.Feed(o.Bytes[at:])
-				o.drain(d, log, start)
+			reads++
+			sess.Feed(wire.Replies, chunk, reads)
+			o.collect(sess, log)
+			if v := sess.Reply(); v.Ended && !o.Ended {
+				o.Ended, o.EndOffset = true, int(v.EndOffset)
+				o.ToEndMarker = time.Since(start)
+				log.printf("< end marker at %d", v.EndOffset)
 			}
 		}
 		if o.OverBudget {
@@ -137,68 +153,47 @@ func observe(c net.Conn, p wire.Profile, deadline time.Time, linger time.Duratio
 		}
 	}
 	o.Elapsed = time.Since(start)
+	sess.End(wire.Replies, o.How)
+	o.collect(sess, log)
+	v := sess.Reply()
 	if o.Ended {
 		o.After = o.Bytes[o.EndOffset+2:]
-	} else {
-		if cut, ok := d.Partial(); ok {
-			o.Cut = &cut
-		}
-		if o.How == EndClose || o.How == EndReset {
-			if err := d.Close(); err != nil && !errors.Is(err, wire.ErrAfterEnd) {
-				o.fault(err)
-			}
+	}
+	o.Cut = v.Cut
+	o.finding = v.Fault
+	if f := v.Illegal; f != nil {
+		o.invalid = f.Err
+		if o.finding == nil {
+			o.finding = f
 		}
 	}
 	log.finish(o)
 	return o
 }
 
+// collect takes the checker's new findings: the faults of the reply's
+// framing and encodings are the observation's Faults, and go to the log.
+func (o *Observation) collect(sess *check.Session, log *wireLog) {
+	for {
+		f, ok := sess.Next()
+		if !ok {
+			return
+		}
+		if f.Check == check.RuleAfterEnd && o.afterEnd == nil {
+			o.afterEnd = &f
+		}
+		if f.Err == nil || f.Illegal() || f.Check == check.RuleAfterEnd {
+			continue
+		}
+		o.fault(f.Err)
+		log.fault(f.Err)
+	}
+}
+
 func (o *Observation) fault(err error) {
 	o.FaultCount++
 	if len(o.Faults) < maxFaults {
 		o.Faults = append(o.Faults, err)
-	}
-}
-
-func (o *Observation) drain(d *wire.Decoder, log *wireLog, start time.Time) {
-	for {
-		var m wire.Message
-		err := d.Next(&m)
-		if err == wire.ErrNeedMore {
-			return
-		}
-		if err != nil {
-			o.fault(err)
-			log.fault(err)
-			var de *wire.DecodeError
-			if errors.As(err, &de) && (errors.Is(err, wire.ErrAfterEnd) || errors.Is(err, wire.ErrReservedSize)) {
-				return
-			}
-			if m.Kind != wire.KindTrip {
-				continue
-			}
-		}
-		switch m.Kind {
-		case wire.KindTrip:
-			if err != nil {
-				continue
-			}
-			if o.invalid == nil {
-				if verr := m.Trip.Validate(); verr != nil {
-					o.invalid = fmt.Errorf("trip[%d]: %v", m.Index, verr)
-				}
-			}
-			o.TripCount++
-			if o.keepTrips {
-				o.Trips = append(o.Trips, m.Trip.Clone())
-			}
-			log.trip(&m)
-		case wire.KindEnd:
-			o.Ended, o.EndOffset = true, int(m.Offset)
-			o.ToEndMarker = time.Since(start)
-			log.printf("< end marker at %d", m.Offset)
-			return
-		}
 	}
 }
 
@@ -269,22 +264,10 @@ func (o *Observation) profileHint() string {
 // decodesIn reports whether every whole block of reply decodes cleanly in
 // profile p, and there is at least one trip.
 func decodesIn(reply []byte, p wire.Profile) bool {
-	d := wire.NewDecoder(p, wire.Replies)
-	d.Feed(reply)
-	trips := 0
-	for {
-		var m wire.Message
-		err := d.Next(&m)
-		switch {
-		case err == wire.ErrNeedMore:
-			return trips > 0
-		case err != nil:
-			return false
-		case m.Kind == wire.KindEnd:
-			return trips > 0
-		}
-		trips++
-	}
+	sess := check.NewSession(check.Options{Profile: p, Budget: int64(len(reply)) + 1})
+	sess.Feed(wire.Replies, reply, 0)
+	v := sess.Reply()
+	return v.Fault == nil && v.Illegal == nil && v.Trips > 0
 }
 
 // AfterEndError is non-nil if bytes followed the end marker.
@@ -379,9 +362,9 @@ func (l *wireLog) fault(err error) {
 	}
 }
 
-func (l *wireLog) trip(m *wire.Message) {
+func (l *wireLog) trip(i int, off int64, t *wire.Trip) {
 	if l.logf != nil {
-		l.message("< trip[%d] at %d: %s", m.Index, m.Offset, m.Trip.String())
+		l.message("< trip[%d] at %d: %s", i, off, t.String())
 	}
 }
 

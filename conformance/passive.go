@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripcheck/tripcheck/check"
+	"github.com/tripcheck/tripcheck/internal/ending"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -59,37 +61,13 @@ type CaptureInfo struct {
 	Notes []pcap.Note
 }
 
-// Passive checks, by the name that ends their IDs (session[3]/reply/framing).
-// The sentences follow the server and client suites'.
-var passiveChecks = map[string]struct {
-	level       Level
-	requirement string
-}{
-	"request/framing":          {Must, "The client MUST send one request block whose size equals its fields, with valid field encodings (PROTOCOL.md: Framing, Request)."},
-	"request/valid":            {Must, "The client MUST send request type 'S', a flag 'D' or 'A' and a time of day before 24:00 (PROTOCOL.md: Request)."},
-	"client/one-request":       {Must, "The client MUST send one request per connection and nothing after it (PROTOCOL.md: Request)."},
-	"client/close-after-end":   {Must, "The client MUST close the connection after the end marker, sending nothing more (PROTOCOL.md: Reply)."},
-	"reply/framing":            {Must, "The server MUST send trip blocks whose sizes equal their fields, with valid field encodings, then the end marker (PROTOCOL.md: Framing, Reply)."},
-	"reply/nothing-after-end":  {Must, "The server MUST send nothing after the end marker (PROTOCOL.md: Reply)."},
-	"reply/close-after-end":    {Must, "The server MUST close the connection after the end marker (PROTOCOL.md: Reply)."},
-	"reply/no-reply-truncated": {Must, "The server MUST NOT reply to a request cut short by the client (PROTOCOL.md: Framing, What tripcheck checks)."},
-	"reply/refused":            {Should, "The server SHOULD refuse bad input without a reply (PROTOCOL.md: What tripcheck checks)."},
-	"reply/consistent":         {Should, "The server SHOULD send trips dated on the requested date or the day after (PROTOCOL.md: What tripcheck checks)."},
-	"reply/no-null":            {Should, "The server SHOULD send no trip with a null date or time for a request with a date and a time (PROTOCOL.md: What tripcheck checks)."},
-	"reply/golden":             {Should, "The server SHOULD send the reference's exact reply, byte for byte, when --golden claims it (PROTOCOL.md: The book's server)."},
-}
-
 // PassiveChecks lists the passive checks: the ends of their IDs, each
-// with its level and requirement, in the order they run.
+// with its level and requirement from the checker's catalog, in the order
+// they run.
 func PassiveChecks() []Scenario {
-	order := []string{"request/framing", "request/valid", "client/one-request", "client/close-after-end",
-		"reply/no-reply-truncated", "reply/refused", "reply/framing", "reply/nothing-after-end",
-		"reply/close-after-end", "reply/consistent", "reply/no-null", "reply/golden"}
-	out := make([]Scenario, len(order))
-	for i, id := range order {
-		c := passiveChecks[id]
-		area, _, _ := strings.Cut(id, "/")
-		out[i] = Scenario{ID: id, Area: area, Level: c.level, Requirement: c.requirement, Source: "builtin:passive"}
+	var out []Scenario
+	for _, r := range check.Requirements() {
+		out = append(out, Scenario{ID: r.ID, Area: check.Area(r.ID), Level: r.Level, Requirement: r.Sentence, Source: "builtin:passive"})
 	}
 	return out
 }
@@ -253,20 +231,39 @@ type sessionCheck struct {
 	results    []Result
 	header     string // the session, for logs
 	area       string // "session[3]"
+	// sess is the session checker, fed both streams.
+	sess *check.Session
 	// The request, as far as it decoded.
 	reqState   reqState
 	reqBlock   int // bytes of the first block, size field included
 	request    wire.Request
-	reqErr     error // a fault of the first block (framing or encoding)
-	reqNoBlock bool  // the size field was 0xFFFF: no request block at all
-	reqOK      bool  // decoded whole, without a fault
-	reqValid   bool  // and valid
+	reqErr     *check.Finding // a fault of the first block (framing or encoding)
+	reqNoBlock bool           // the size field was 0xFFFF: no request block at all
+	reqOK      bool           // decoded whole, without a fault
+	reqValid   bool           // and valid
 	// The reply.
-	rep replyView
+	rep   check.View
+	trips []tripAt
+	// cause is the finding of the content check failing now, which the
+	// checker cannot make (it does not know the request's meaning).
+	cause *check.Finding
 
 	// wire is the session's trace, made at its first failure and shared
 	// by the results that fail.
 	wire []WireEvent
+}
+
+// setCause sets the finding of the content check about to fail.
+func (c *sessionCheck) setCause(rule string, off int64, field string) {
+	f := check.At(rule, off, field)
+	f.Dir = wire.Replies
+	c.cause = &f
+}
+
+// tripAt is a trip of the reply and the stream offset of its block.
+type tripAt struct {
+	wire.Trip
+	off int64
 }
 
 type reqState int
@@ -278,22 +275,12 @@ const (
 	reqUnknown                   // the capture does not tell: a gap, or it ended first
 )
 
-// replyView is what the reply stream holds.
-type replyView struct {
-	trips     []wire.Trip
-	fault     *wire.DecodeError // the first framing or encoding fault
-	ended     bool              // the end marker came
-	endOff    int               // where
-	after     int               // bytes after the end marker
-	closedErr error             // how the stream ended, if it ended without the end marker
-}
-
 // CheckSession runs the passive checks on one session.
 func CheckSession(s *pcap.Session, o PassiveOptions) []Result {
 	c := &sessionCheck{s: s, o: &o, req: s.Up.Contiguous(), reply: s.Down.Contiguous()}
 	c.profile()
+	c.feed()
 	c.decodeRequest()
-	c.decodeReply()
 	c.checkRequest()
 	c.checkClient()
 	c.checkReply()
@@ -306,91 +293,75 @@ func (c *sessionCheck) profile() {
 	c.p, c.profNote = pcap.SessionProfile(c.s, c.o.Profile)
 }
 
-// decodeRequest reads the client's first block.
-func (c *sessionCheck) decodeRequest() {
+// feed gives the session checker both streams, packet by packet, and says
+// how each ended where the capture holds all of it.
+func (c *sessionCheck) feed() {
+	budget := int64(max(len(c.req), len(c.reply))) + 1 // the capture's cap bounds it
+	c.sess = check.NewSession(check.Options{Profile: c.p, Budget: budget, MaxFindings: 64,
+		OnTrip: func(_ int, off int64, t *wire.Trip) { c.trips = append(c.trips, tripAt{t.Clone(), off}) }})
+	feedStream(c.sess, wire.Requests, c.s.Up, c.req)
 	up := c.s.Up
-	clientClosed := up.Closed()
-	whole := int64(len(c.req)) == up.Len && !up.Truncated
-	d := wire.NewDecoder(c.p, wire.Requests)
-	d.Feed(c.req)
-	var m wire.Message
-	err := d.Next(&m)
-	switch {
-	case err == wire.ErrNeedMore:
-		switch {
-		case len(c.req) == 0 && clientClosed && whole && up.StartKnown:
-			c.reqState = reqNone
-		case clientClosed && whole && up.StartKnown:
-			c.reqState = reqTruncated
-			c.reqErr = d.Close()
-		default:
-			c.reqState = reqUnknown
-		}
-		return
-	case err != nil && m.Kind != wire.KindRequest:
-		// A size of 0xFFFF: no block at all.
-		c.reqState, c.reqErr = reqWhole, err
-		c.reqBlock, c.reqNoBlock = 2, true
-		return
-	case err != nil && !up.StartKnown:
-		// Without the SYN the first bytes need not be the request's.
-		c.reqState = reqUnknown
-		return
+	if up.Closed() && int64(len(c.req)) == up.Len && !up.Truncated && up.StartKnown {
+		c.sess.End(wire.Requests, streamEnding(up))
 	}
-	c.reqState = reqWhole
-	c.reqBlock = len(m.Bytes)
-	c.request = m.Request.Clone()
-	if err != nil {
-		c.reqErr = err
-		return
+	feedStream(c.sess, wire.Replies, c.s.Down, c.reply)
+	// How the reply ended decides its framing only if the capture holds
+	// all of it; after the end marker, it decides the closing rules.
+	if c.s.Down.Closed() && (c.replyComplete() || c.sess.Reply().Ended) {
+		c.sess.End(wire.Replies, streamEnding(c.s.Down))
 	}
-	c.reqOK = true
-	c.reqValid = c.request.Validate() == nil
+	c.rep = c.sess.Reply()
 }
 
-// decodeReply reads the server's stream.
-func (c *sessionCheck) decodeReply() {
-	d := wire.NewDecoder(c.p, wire.Replies)
-	d.Feed(c.reply)
-	v := &c.rep
-	for {
-		var m wire.Message
-		err := d.Next(&m)
-		if err == wire.ErrNeedMore {
-			break
-		}
-		if err != nil {
-			var de *wire.DecodeError
-			if errors.As(err, &de) && v.fault == nil && !errors.Is(err, wire.ErrAfterEnd) {
-				v.fault = de
-			}
-			if errors.Is(err, wire.ErrAfterEnd) {
-				v.after = len(c.reply) - v.endOff - 2
-				break
-			}
-			if m.Kind != wire.KindTrip {
-				break
-			}
+// feedStream feeds the contiguous bytes b of a stream, one segment at a
+// time, each with its packet.
+func feedStream(sess *check.Session, dir wire.Direction, st *pcap.Stream, b []byte) {
+	at := int64(0)
+	for _, seg := range st.Segments {
+		if seg.End() <= at || seg.Offset > at || at >= int64(len(b)) {
 			continue
 		}
-		switch m.Kind {
-		case wire.KindTrip:
-			v.trips = append(v.trips, m.Trip.Clone())
-		case wire.KindEnd:
-			v.ended, v.endOff = true, int(m.Offset)
-			if rest := len(c.reply) - int(m.Offset) - 2; rest > 0 {
-				v.after = rest
-			}
-		}
-		if v.ended {
-			break
-		}
+		end := min(seg.End(), int64(len(b)))
+		sess.Feed(dir, b[at:end], int(seg.Packet))
+		at = end
 	}
-	if !v.ended && v.fault == nil && c.replyComplete() && c.s.Down.Closed() {
-		var de *wire.DecodeError
-		if err := d.Close(); errors.As(err, &de) {
-			v.fault = de
-		}
+	if at < int64(len(b)) {
+		sess.Feed(dir, b[at:], 0)
+	}
+}
+
+// streamEnding is how a captured stream ended: its first FIN or RST.
+func streamEnding(st *pcap.Stream) ending.How {
+	if st.RST.Seen() && (!st.FIN.Seen() || st.RST.Packet < st.FIN.Packet) {
+		return ending.Reset
+	}
+	return ending.Close
+}
+
+// decodeRequest reads what the checker saw of the client's first block.
+func (c *sessionCheck) decodeRequest() {
+	up := c.s.Up
+	v := c.sess.Request()
+	switch {
+	case v.Fault != nil && v.Fault.Check == check.RuleSizeFFFF:
+		// A size of 0xFFFF: no block at all.
+		c.reqState, c.reqErr = reqWhole, v.Fault
+		c.reqBlock, c.reqNoBlock = 2, true
+	case v.RequestEnd == 0 && v.How == "":
+		c.reqState = reqUnknown
+	case v.RequestEnd == 0 && len(c.req) == 0:
+		c.reqState = reqNone
+	case v.RequestEnd == 0:
+		c.reqState, c.reqErr = reqTruncated, v.Fault
+	case v.Fault != nil && !up.StartKnown:
+		// Without the SYN the first bytes need not be the request's.
+		c.reqState = reqUnknown
+	default:
+		c.reqState = reqWhole
+		c.reqBlock = int(v.RequestEnd)
+		c.request, c.reqOK = c.sess.FirstRequest()
+		c.reqErr = v.Fault
+		c.reqValid = c.reqOK && v.Illegal == nil
 	}
 }
 
@@ -403,18 +374,18 @@ func (c *sessionCheck) replyComplete() bool {
 }
 
 // result adds the result of a check.
-func (c *sessionCheck) result(check string, status Status, msg, log string) {
-	def := passiveChecks[check]
+func (c *sessionCheck) result(id string, status Status, msg, log string) {
+	def, _ := check.RequirementOf(id)
 	if c.area == "" {
 		c.area = "session[" + strconv.Itoa(c.s.Index) + "]"
 	}
 	r := Result{
-		ID:          c.area + "/" + check,
+		ID:          c.area + "/" + id,
 		Area:        c.area,
-		Level:       def.level,
-		Requirement: def.requirement,
+		Level:       def.Level,
+		Requirement: def.Sentence,
 		Status:      status,
-		Required:    def.level == Must || c.o.Strict,
+		Required:    def.Level == Must || c.o.Strict,
 		Message:     msg,
 	}
 	if status == Fail && c.wire == nil {
@@ -422,6 +393,10 @@ func (c *sessionCheck) result(check string, status Status, msg, log string) {
 	}
 	if status == Fail {
 		r.Wire = c.wire
+		if f, ok := c.findingFor(id); ok {
+			r.Findings = []Finding{f}
+		}
+		c.cause = nil
 	}
 	if status != Pass || log != "" {
 		r.Log = c.sessionHeader()
@@ -430,6 +405,21 @@ func (c *sessionCheck) result(check string, status Status, msg, log string) {
 		}
 	}
 	c.results = append(c.results, r)
+}
+
+// findingFor is the finding behind a failure of requirement id: the one a
+// content check set (cause), else the checker's first finding of a rule
+// that breaks id. The report groups failures by it.
+func (c *sessionCheck) findingFor(id string) (Finding, bool) {
+	if c.cause != nil {
+		return *c.cause, true
+	}
+	for _, f := range c.sess.Findings() {
+		if r, ok := f.Rule(); ok && r.Requirement == id {
+			return f, true
+		}
+	}
+	return Finding{}, false
 }
 
 // sessionHeader describes the session, for the logs of its results: made
@@ -483,13 +473,14 @@ func (c *sessionCheck) at(dir pcap.Direction, off int) string {
 	return s
 }
 
-// invalid says what Validate found, without the offset it does not know.
+// invalid says what a validation found, without the place (said before
+// it) and the package prefix.
 func invalid(err error) string {
 	var de *wire.DecodeError
 	if !errors.As(err, &de) {
-		return err.Error()
+		return check.Text(err)
 	}
-	s := de.Err.Error()
+	s := check.Text(de.Err)
 	if de.Detail != "" {
 		s += " (" + de.Detail + ")"
 	}
@@ -530,50 +521,29 @@ func (c *sessionCheck) checkRequest() {
 		c.skip(framing, unknownWhy(c.s.Up, c.s, "request"))
 		return
 	case reqTruncated:
-		var de *wire.DecodeError
 		off := len(c.req)
-		if errors.As(c.reqErr, &de) {
-			off = int(de.Offset)
+		if c.reqErr != nil && c.reqErr.Offset >= 0 {
+			off = int(c.reqErr.Offset)
 		}
-		c.fail(framing, fmt.Sprintf("the client closed (%s) inside its request, after %d bytes: %v", flagWhere(c.s.Up), len(c.req), c.reqErr),
+		c.fail(framing, fmt.Sprintf("the client closed (%s) inside its request, after %d bytes: %v", flagWhere(c.s.Up), len(c.req), c.reqErr.Err),
 			c.window(pcap.ClientToServer, off))
 		return
 	}
-	if c.reqErr != nil {
-		var de *wire.DecodeError
-		if errors.As(c.reqErr, &de) {
-			c.fail(framing, fmt.Sprintf("%s: %v", c.at(pcap.ClientToServer, int(de.Offset)), c.reqErr), c.window(pcap.ClientToServer, int(de.Offset)))
-		} else {
-			c.fail(framing, c.reqErr.Error(), "")
-		}
+	if f := c.reqErr; f != nil {
+		off := int(f.Offset)
+		c.fail(framing, fmt.Sprintf("%s: %v", c.at(pcap.ClientToServer, off), f.Err), c.window(pcap.ClientToServer, off))
 	} else {
 		c.pass(framing)
 	}
 	if !c.reqOK {
 		return
 	}
-	if err := c.request.Validate(); err != nil {
-		off := c.fieldOffset(err)
-		c.fail(valid, fmt.Sprintf("%s: %s; the request: %s", c.at(pcap.ClientToServer, off), invalid(err), c.request.String()), c.window(pcap.ClientToServer, off))
+	if f := c.sess.Request().Illegal; f != nil {
+		off := int(f.Offset)
+		c.fail(valid, fmt.Sprintf("%s: %s; the request: %s", c.at(pcap.ClientToServer, off), invalid(f.Err), c.request.String()), c.window(pcap.ClientToServer, off))
 	} else {
 		c.pass(valid)
 	}
-}
-
-// fieldOffset finds where the field named by a Validate error lies in the
-// request stream.
-func (c *sessionCheck) fieldOffset(err error) int {
-	var de *wire.DecodeError
-	if !errors.As(err, &de) {
-		return 0
-	}
-	name := strings.TrimPrefix(de.Field, "request.")
-	for _, sp := range c.p.Spans(wire.KindRequest, c.req[2:c.reqBlock]) {
-		if sp.Field == name {
-			return 2 + sp.Start
-		}
-	}
-	return 0
 }
 
 // flagWhere says where a side closed: "FIN, packet 12" or "RST, packet 9".
@@ -602,7 +572,7 @@ func (c *sessionCheck) checkClient() {
 	default:
 		c.pass(one)
 	}
-	if !c.rep.ended {
+	if !c.rep.Ended {
 		return
 	}
 	up := c.s.Up
@@ -624,15 +594,15 @@ func (c *sessionCheck) checkReply() {
 	bad := c.reqState == reqWhole && !(c.reqOK && c.reqValid)
 	switch c.reqState {
 	case reqNone, reqTruncated:
-		const check = "reply/no-reply-truncated"
+		const id = "reply/no-reply-truncated"
 		switch {
-		case len(c.reply) > 0:
-			c.fail(check, fmt.Sprintf("%s: the server sent %d bytes to a request cut short after %d bytes", c.at(pcap.ServerToClient, 0), len(c.reply), len(c.req)),
+		case c.found(check.RuleToCutRequest):
+			c.fail(id, fmt.Sprintf("%s: the server sent %d bytes to a request cut short after %d bytes", c.at(pcap.ServerToClient, 0), len(c.reply), len(c.req)),
 				c.window(pcap.ServerToClient, 0))
 		case down.Len > 0:
-			c.failf(check, "the server sent %d bytes to a request cut short after %d bytes", down.Len, len(c.req))
+			c.failf(id, "the server sent %d bytes to a request cut short after %d bytes", down.Len, len(c.req))
 		default:
-			c.pass(check)
+			c.pass(id)
 		}
 		return
 	case reqUnknown:
@@ -641,25 +611,25 @@ func (c *sessionCheck) checkReply() {
 		}
 	}
 	if bad {
-		const check = "reply/refused"
+		const id = "reply/refused"
 		if down.Len == 0 {
 			if down.Closed() || c.s.End == pcap.EndIdle || c.s.End == pcap.EndClosed || c.s.End == pcap.EndReset {
-				c.pass(check)
+				c.pass(id)
 			} else {
-				c.skip(check, unknownWhy(down, c.s, "reply"))
+				c.skip(id, unknownWhy(down, c.s, "reply"))
 			}
 			return
 		}
-		c.fail(check, fmt.Sprintf("%s: the server answered a request it should refuse (%s)", c.at(pcap.ServerToClient, 0), invalid(c.reqErrOrInvalid())), "")
+		c.fail(id, fmt.Sprintf("%s: the server answered a request it should refuse (%s)", c.at(pcap.ServerToClient, 0), invalid(c.requestFault())), "")
 	}
 	c.checkFraming()
-	if !v.ended {
+	if !v.Ended {
 		return
 	}
 	const after, closes = "reply/nothing-after-end", "reply/close-after-end"
-	if v.after > 0 {
-		off := v.endOff + 2
-		c.fail(after, fmt.Sprintf("%s: %d bytes after the end marker", c.at(pcap.ServerToClient, off), v.after), c.window(pcap.ServerToClient, off))
+	if v.After > 0 {
+		off := int(v.EndOffset) + 2
+		c.fail(after, fmt.Sprintf("%s: %d bytes after the end marker", c.at(pcap.ServerToClient, off), v.After), c.window(pcap.ServerToClient, off))
 	} else if c.replyComplete() {
 		c.pass(after)
 	} else {
@@ -668,9 +638,9 @@ func (c *sessionCheck) checkReply() {
 	switch {
 	case down.FIN.Seen() && (!down.RST.Seen() || down.FIN.Packet < down.RST.Packet):
 		c.pass(closes)
-	case down.RST.Seen() && len(c.req) > c.reqBlock:
+	case down.RST.Seen() && !c.found(check.RuleResetAfterReply):
 		// A reset with the client's extra bytes unread is how a socket
-		// closes with data pending.
+		// closes with data pending: the checker knows.
 		c.pass(closes)
 	case down.RST.Seen():
 		c.failf(closes, "the server reset the connection (RST, packet %d) after the end marker instead of closing it", down.RST.Packet)
@@ -681,87 +651,90 @@ func (c *sessionCheck) checkReply() {
 	default:
 		c.skip(closes, "the capture holds no FIN from the server: "+unknownWhy(down, c.s, "reply"))
 	}
-	if !c.reqOK || !c.reqValid || v.fault != nil {
+	if !c.reqOK || !c.reqValid || v.Fault != nil {
 		return
 	}
 	c.checkContent()
 }
 
-func (c *sessionCheck) reqErrOrInvalid() error {
-	if c.reqErr != nil {
-		return c.reqErr
+// found says whether the checker made a finding of rule id.
+func (c *sessionCheck) found(id string) bool {
+	for _, f := range c.sess.Findings() {
+		if f.Check == id {
+			return true
+		}
 	}
-	return c.request.Validate()
+	return false
+}
+
+// requestFault is the error of the request's fault or illegal value.
+func (c *sessionCheck) requestFault() error {
+	if c.reqErr != nil {
+		return c.reqErr.Err
+	}
+	if f := c.sess.Request().Illegal; f != nil {
+		return f.Err
+	}
+	return nil
 }
 
 // checkFraming checks the reply's blocks and end marker.
 func (c *sessionCheck) checkFraming() {
-	const check = "reply/framing"
+	const id = "reply/framing"
 	v := &c.rep
 	down := c.s.Down
-	if v.fault != nil && !down.StartKnown {
-		c.skip(check, fmt.Sprintf("%s: %v; but the capture began in the middle of the connection: the start of the reply may not be in it", c.at(pcap.ServerToClient, int(v.fault.Offset)), v.fault))
+	if f := v.Fault; f != nil && !down.StartKnown {
+		c.skip(id, fmt.Sprintf("%s: %v; but the capture began in the middle of the connection: the start of the reply may not be in it", c.at(pcap.ServerToClient, int(f.Offset)), f.Err))
 		return
 	}
-	if v.fault != nil {
-		off := int(v.fault.Offset)
-		msg := fmt.Sprintf("%s: %v", c.at(pcap.ServerToClient, off), v.fault)
-		if errors.Is(v.fault, wire.ErrNoEndMarker) || errors.Is(v.fault, wire.ErrTruncated) {
+	if f := v.Fault; f != nil {
+		off := int(f.Offset)
+		msg := fmt.Sprintf("%s: %v", c.at(pcap.ServerToClient, off), f.Err)
+		if f.Check == check.RuleNoEndMarker || f.Check == check.RuleCutBlock {
 			msg += fmt.Sprintf("; the server ended the stream there (%s)", flagWhere(down))
 		}
 		if p := c.otherProfile(); p != 0 {
 			msg += fmt.Sprintf("; the reply reads cleanly in %v: the server answers in another profile than the request's", p)
 		}
-		c.fail(check, msg, c.window(pcap.ServerToClient, off))
+		c.fail(id, msg, c.window(pcap.ServerToClient, off))
 		return
 	}
-	if v.ended {
-		for i := range v.trips {
-			if err := v.trips[i].Validate(); err != nil {
-				c.failf(check, "%s: trip[%d]: %s", c.at(pcap.ServerToClient, c.tripOffset(i)), i, invalid(err))
-				return
-			}
+	if v.Ended {
+		if f := v.Illegal; f != nil {
+			c.failf(id, "%s: %s", c.at(pcap.ServerToClient, int(f.Offset)), invalid(f.Err))
+			return
 		}
-		c.pass(check)
+		c.pass(id)
 		return
 	}
 	// No end marker, and no fault in the bytes there are.
 	switch {
 	case !c.replyComplete():
-		c.skip(check, unknownWhy(down, c.s, "reply"))
+		c.skip(id, unknownWhy(down, c.s, "reply"))
 	case down.RST.Seen():
-		c.failf(check, "the server reset the connection (RST, packet %d) after %d bytes, before the end marker", down.RST.Packet, len(c.reply))
+		c.failf(id, "the server reset the connection (RST, packet %d) after %d bytes, before the end marker", down.RST.Packet, len(c.reply))
 	case down.FIN.Seen():
-		c.failf(check, "the server closed the connection (FIN, packet %d) after %d bytes, without the end marker", down.FIN.Packet, len(c.reply))
+		c.failf(id, "the server closed the connection (FIN, packet %d) after %d bytes, without the end marker", down.FIN.Packet, len(c.reply))
 	case c.s.End == pcap.EndIdle:
-		c.failf(check, "the server went silent after %d bytes, without the end marker, for %v", len(c.reply), pcap.DefaultIdleTimeout)
+		c.failf(id, "the server went silent after %d bytes, without the end marker, for %v", len(c.reply), pcap.DefaultIdleTimeout)
 	case c.s.Up.RST.Seen() || c.s.Up.FIN.Seen() && c.s.End == pcap.EndClosed:
-		c.skip(check, fmt.Sprintf("the client ended the connection (%s) before the reply did", flagWhere(c.s.Up)))
+		c.skip(id, fmt.Sprintf("the client ended the connection (%s) before the reply did", flagWhere(c.s.Up)))
 	default:
-		c.skip(check, unknownWhy(down, c.s, "reply"))
+		c.skip(id, unknownWhy(down, c.s, "reply"))
 	}
 }
 
-// otherProfile returns the other profile if the reply reads cleanly in it.
+// otherProfile returns the other profile if the reply reads cleanly in it,
+// to its end marker.
 func (c *sessionCheck) otherProfile() wire.Profile {
 	for _, p := range wire.Profiles {
 		if p == c.p {
 			continue
 		}
-		d := wire.NewDecoder(p, wire.Replies)
-		d.Feed(c.reply)
-		for {
-			var m wire.Message
-			err := d.Next(&m)
-			if err == wire.ErrNeedMore {
-				break
-			}
-			if err != nil {
-				return 0
-			}
-			if m.Kind == wire.KindEnd {
-				return p
-			}
+		o := check.NewSession(check.Options{Profile: p, Budget: int64(len(c.reply)) + 1})
+		o.Feed(wire.Replies, c.reply, 0)
+		if v := o.Reply(); v.Ended && v.Fault == nil {
+			return p
 		}
 	}
 	return 0
@@ -770,60 +743,59 @@ func (c *sessionCheck) otherProfile() wire.Profile {
 // checkContent checks the trips against the request (SHOULD).
 func (c *sessionCheck) checkContent() {
 	req := &c.request
-	trips := c.rep.trips
+	trips := c.trips
 	if !req.Date.IsNull() {
-		const check = "reply/consistent"
+		const id = "reply/consistent"
 		ok := true
 		for i, t := range trips {
 			if d := t.Date.JD() - req.Date.JD(); t.Date.IsNull() || d < 0 || d > 1 {
-				c.failf(check, "%s: trip[%d] departs on %v, not on the requested %v or the day after",
-					c.at(pcap.ServerToClient, c.tripOffset(i)), i, t.Date, req.Date)
+				c.setCause("reply/wrong-date", t.off, fmt.Sprintf("trip[%d].date", i))
+				c.failf(id, "%s: trip[%d] departs on %v, not on the requested %v or the day after",
+					c.at(pcap.ServerToClient, int(t.off)), i, t.Date, req.Date)
 				ok = false
 				break
 			}
 		}
 		if ok {
-			c.pass(check)
+			c.pass(id)
 		}
 	}
 	if !req.Date.IsNull() && !req.Time.IsNull() {
-		const check = "reply/no-null"
+		const id = "reply/no-null"
 		ok := true
 		for i, t := range trips {
 			if t.Date.IsNull() || t.Departure.IsNull() {
-				c.failf(check, "%s: trip[%d] has a null date or time: %s", c.at(pcap.ServerToClient, c.tripOffset(i)), i, t.String())
+				c.setCause("reply/null-trip", t.off, fmt.Sprintf("trip[%d]", i))
+				c.failf(id, "%s: trip[%d] has a null date or time: %s", c.at(pcap.ServerToClient, int(t.off)), i, t.String())
 				ok = false
 				break
 			}
 		}
 		if ok {
-			c.pass(check)
+			c.pass(id)
 		}
 	}
 	if c.o.Golden != nil {
-		const check = "reply/golden"
+		const id = "reply/golden"
 		want, err := c.o.Golden(c.p, req)
 		switch {
 		case err != nil:
-			c.skip(check, "no reference reply: "+err.Error())
+			c.skip(id, "no reference reply: "+err.Error())
 		case !c.replyComplete():
-			c.skip(check, unknownWhy(c.s.Down, c.s, "reply"))
+			c.skip(id, unknownWhy(c.s.Down, c.s, "reply"))
 		default:
 			if err := Compare(want, c.reply, c.p, wire.Replies); err != nil {
 				var m *Mismatch
+				c.setCause("reply/not-golden", int64(FirstDiff(want, c.reply)), "")
 				if errors.As(err, &m) {
-					c.fail(check, fmt.Sprintf("%s: the reply is not the reference's: differs at byte %d (%s)", c.at(pcap.ServerToClient, m.Offset), m.Offset, m.Field), m.Error())
+					c.cause.Field = m.Field
+					c.fail(id, fmt.Sprintf("%s: the reply is not the reference's: differs at byte %d (%s)", c.at(pcap.ServerToClient, m.Offset), m.Offset, m.Field), m.Error())
 				} else {
-					c.fail(check, err.Error(), "")
+					c.fail(id, err.Error(), "")
 				}
 			} else {
-				c.pass(check)
+				c.pass(id)
 			}
 		}
 	}
-}
-
-// tripOffset is the stream offset of trip i's size field.
-func (c *sessionCheck) tripOffset(i int) int {
-	return wire.BlockOffset(c.reply, i)
 }

@@ -103,9 +103,9 @@ func bookReply(t *testing.T, p wire.Profile, r *wire.Request) [][]byte {
 
 func joined(blocks [][]byte) []byte { return bytes.Join(blocks, nil) }
 
-// check runs the passive checks on a capture and returns the results by
+// runPassive runs the passive checks on a capture and returns the results by
 // the end of their IDs, as "status" or "status: message".
-func check(t *testing.T, file []byte, o PassiveOptions) (map[string]Result, *Report) {
+func runPassive(t *testing.T, file []byte, o PassiveOptions) (map[string]Result, *Report) {
 	t.Helper()
 	rep, info, err := CheckCapture(context.Background(), bytes.NewReader(file), o)
 	if err != nil {
@@ -145,6 +145,8 @@ func TestPassiveChecks(t *testing.T) {
 	late, _ := wire.Qt4.AppendTrip(nil, &lateTrip)
 	nullTrip := wire.Trip{Date: req.Date, Duration: 10, Changes: 1, TrainType: wire.Str("InterCity")}
 	nullT, _ := wire.Qt4.AppendTrip(nil, &nullTrip)
+	badTimeTrip := wire.Trip{Date: req.Date, Departure: wire.TimeMS(86400000), Duration: 10, Changes: 1, TrainType: wire.Str("InterCity")}
+	badTime, _ := wire.Encoder{Profile: wire.Qt4, AllowIllegalWrites: true}.AppendTrip(nil, &badTimeTrip)
 
 	all := func(rest ...string) map[string]Status {
 		m := map[string]Status{}
@@ -257,6 +259,12 @@ func TestPassiveChecks(t *testing.T) {
 			messages: map[string]string{"reply/no-null": "trip[0]"},
 		},
 		{
+			name:     "trip time out of range",
+			events:   []event{up(reqBytes), down(joined(reply[:1])), down(badTime), down(wire.AppendEnd(nil)), serverFIN, clientFIN},
+			want:     all("reply/framing", "fail"),
+			messages: map[string]string{"reply/framing": fmt.Sprintf("packet 6, reply offset %d (trip[1].departure): time out of range", len(reply[0])+6)},
+		},
+		{
 			name:   "null date asked: no date checks",
 			events: []event{up(nullDate), down(wire.AppendEnd(nil)), serverFIN, clientFIN},
 			want:   all("reply/consistent", "", "reply/no-null", ""),
@@ -289,7 +297,7 @@ func TestPassiveChecks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, rep := check(t, synthCapture(t, tc.events), tc.opts)
+			got, rep := runPassive(t, synthCapture(t, tc.events), tc.opts)
 			if diff := cmp.Diff(tc.want, statuses(got)); diff != "" {
 				t.Errorf("statuses (-want +got):\n%s", diff)
 				for _, r := range rep.Results {
@@ -331,7 +339,7 @@ func TestPassiveSessions(t *testing.T) {
 	reply := joined(bookReply(t, wire.Qt4, &req))
 	good := []event{up(reqBytes), down(reply), serverFIN, clientFIN}
 	bad := []event{up(reqBytes), down(reply[:len(reply)-2]), serverFIN, clientFIN}
-	got, rep := check(t, synthCapture(t, good, bad, good), PassiveOptions{})
+	got, rep := runPassive(t, synthCapture(t, good, bad, good), PassiveOptions{})
 	var failed []string
 	for _, r := range rep.Results {
 		if r.Status == Fail {
@@ -347,7 +355,7 @@ func TestPassiveSessions(t *testing.T) {
 	}
 	_ = got
 	// Aggregated: one result per check, the failure naming its session.
-	agg, rep := check(t, synthCapture(t, good, bad, good), PassiveOptions{Aggregate: true})
+	agg, rep := runPassive(t, synthCapture(t, good, bad, good), PassiveOptions{Aggregate: true})
 	if len(rep.Results) != 9 {
 		t.Errorf("%d aggregated results, want 9", len(rep.Results))
 	}
@@ -356,5 +364,56 @@ func TestPassiveSessions(t *testing.T) {
 	}
 	if r := agg["framing"]; !strings.Contains(r.Log, "3 sessions: 2 passed, 1 failed, 0 skipped") {
 		t.Errorf("log %q", r.Log)
+	}
+}
+
+// Each failure of a passive check carries the session checker's finding,
+// by its rule ID, so that the report groups failures by cause.
+func TestPassiveFindings(t *testing.T) {
+	req, reqBytes := tripReq(t, wire.Qt4)
+	reply := bookReply(t, wire.Qt4, &req)
+	_, badFlag := tripReq(t, wire.Qt4, "flag=Z")
+	lying := joined(reply)
+	lying[len(reply[0])+1]++
+	lateTrip := wire.Trip{Date: wire.DateOf(2027, 1, 1), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 10, Changes: 1, TrainType: wire.Str("InterCity")}
+	late, _ := wire.Qt4.AppendTrip(nil, &lateTrip)
+	for _, tc := range []struct {
+		name   string
+		events []event
+		want   map[string]string // check → finding's rule
+	}{
+		{"size one too many", []event{up(reqBytes), down(lying), serverFIN, clientFIN},
+			map[string]string{"reply/framing": "reply/bytes-left-over"}},
+		{"bad flag, answered", []event{up(badFlag), down(joined(reply)), serverFIN, clientFIN},
+			map[string]string{"request/valid": "request/bad-flag", "reply/refused": "reply/answered-bad-request"}},
+		{"truncated request, answered", []event{up(reqBytes[:10]), clientFIN, down(joined(reply)), serverFIN},
+			map[string]string{"request/framing": "request/cut", "reply/no-reply-truncated": "reply/to-cut-request"}},
+		{"bytes after the end marker", []event{up(reqBytes), down(joined(reply)), down([]byte("xyz")), serverFIN, clientFIN},
+			map[string]string{"reply/nothing-after-end": "reply/after-end"}},
+		{"reset after the end marker", []event{up(reqBytes), down(joined(reply)), serverRST},
+			map[string]string{"reply/close-after-end": "conn/reset-after-reply"}},
+		{"trip on another day", []event{up(reqBytes), down(late), down(wire.AppendEnd(nil)), serverFIN, clientFIN},
+			map[string]string{"reply/consistent": "reply/wrong-date"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, rep := runPassive(t, synthCapture(t, tc.events), PassiveOptions{})
+			failed := map[string]string{}
+			for id, r := range got {
+				if r.Status != Fail {
+					continue
+				}
+				if len(r.Findings) != 1 {
+					t.Errorf("%s failed with %d findings", id, len(r.Findings))
+					continue
+				}
+				failed[id] = r.Findings[0].Check
+			}
+			if diff := cmp.Diff(tc.want, failed); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+			if len(rep.Causes) == 0 {
+				t.Errorf("the report has no causes")
+			}
+		})
 	}
 }

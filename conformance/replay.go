@@ -8,11 +8,10 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
@@ -258,9 +257,10 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	return finish(Pass, "")
 }
 
-// shapeOf summarises a reply stream for CompareStructure.
+// shapeOf summarises a reply stream for CompareStructure, from the
+// session checker's view of it.
 type shapeOf struct {
-	fault  string // the field of the first framing fault, or ""
+	fault  string // the field and rule of the first framing fault, or ""
 	ended  bool
 	trips  int
 	valid  bool // every trip valid
@@ -268,50 +268,18 @@ type shapeOf struct {
 	ending Ending
 }
 
+// structureOf is what the checker sees in reply stream b; closed says the
+// stream ended there with ending (a close or a reset).
 func structureOf(b []byte, p wire.Profile, ending Ending, closed bool) shapeOf {
-	var s shapeOf
-	s.valid, s.ending = true, ending
-	d := wire.NewDecoder(p, wire.Replies)
-	d.Feed(b)
-	for {
-		var m wire.Message
-		err := d.Next(&m)
-		if err == wire.ErrNeedMore {
-			break
-		}
-		if err != nil {
-			var de *wire.DecodeError
-			if errors.Is(err, wire.ErrAfterEnd) {
-				s.after = true
-				break
-			}
-			if errors.As(err, &de) && s.fault == "" {
-				s.fault = de.Field
-			}
-			if m.Kind != wire.KindTrip {
-				break
-			}
-			continue
-		}
-		switch m.Kind {
-		case wire.KindTrip:
-			s.trips++
-			if m.Trip.Validate() != nil {
-				s.valid = false
-			}
-		case wire.KindEnd:
-			s.ended = true
-			s.after = int(m.Offset)+2 < len(b)
-		}
-		if s.ended {
-			break
-		}
+	sess := check.NewSession(check.Options{Profile: p, Budget: int64(len(b)) + 1})
+	sess.Feed(wire.Replies, b, 0)
+	if closed {
+		sess.End(wire.Replies, ending)
 	}
-	if !s.ended && s.fault == "" && closed {
-		var de *wire.DecodeError
-		if err := d.Close(); errors.As(err, &de) {
-			s.fault = de.Field + " (" + de.Err.Error() + ")"
-		}
+	v := sess.Reply()
+	s := shapeOf{ended: v.Ended, trips: v.Trips, valid: v.Illegal == nil, after: v.After > 0, ending: ending}
+	if f := v.Fault; f != nil {
+		s.fault = f.Field + " (" + f.Check + ")"
 	}
 	return s
 }
@@ -416,128 +384,4 @@ func ReadSessions(r io.Reader, o pcap.Options, max int) ([]*pcap.Session, Captur
 		out = append(out, s)
 	}
 	return out, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, nil
-}
-
-// ServeOptions configure ServeReplay.
-type ServeOptions struct {
-	// Timeout bounds every read and write on a connection (default 30s):
-	// the request, each piece of the reply, the wait for the client to
-	// close when the captured server kept the connection open.
-	Timeout time.Duration
-	// Once stops after each session has been served once.
-	Once bool
-	// Logf, if set, gets one line per connection, and the differences
-	// between the request received and the captured one.
-	Logf func(format string, args ...any)
-}
-
-// ServeReplay plays the server side of captured sessions to whoever
-// connects to ln: each connection gets the next session (in turn, round
-// and round, or each once with o.Once). It reads the client's request (as
-// many bytes as the captured one, or until the client closes), sends the
-// captured reply with the captured segmentation, and ends the connection as
-// the captured server did: a close, a reset, or kept open until the client
-// closes. It returns when ctx is done (nil), after the last session with
-// Once (nil), or on an accept error; it closes ln and waits for its
-// connections.
-func ServeReplay(ctx context.Context, ln net.Listener, sessions []*pcap.Session, o ServeOptions) error {
-	if len(sessions) == 0 {
-		ln.Close()
-		return errors.New("conformance: no session to serve")
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
-	}
-	logf := o.Logf
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var stopped atomic.Bool
-	go func() {
-		<-ctx.Done()
-		stopped.Store(true)
-		ln.Close()
-	}()
-	var n int
-	var err error
-	for {
-		var c net.Conn
-		c, err = ln.Accept()
-		if err != nil {
-			if stopped.Load() {
-				err = nil
-			}
-			break
-		}
-		s := sessions[n%len(sessions)]
-		n++
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			serveSession(ctx, c, s, i, &o, logf)
-		}(n)
-		if o.Once && n == len(sessions) {
-			break
-		}
-	}
-	wg.Wait()
-	cancel()
-	return err
-}
-
-// serveSession plays one captured server side on c.
-func serveSession(ctx context.Context, c net.Conn, s *pcap.Session, n int, o *ServeOptions, logf func(string, ...any)) {
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
-	defer stop()
-	p, _ := pcap.SessionProfile(s, 0)
-	want := s.Up.Contiguous()
-	prefix := fmt.Sprintf("conn %d from %v: session %d", n, c.RemoteAddr(), s.Index)
-	// The request: as many bytes as the captured client sent.
-	got := make([]byte, 0, len(want))
-	buf := make([]byte, 4096)
-	c.SetReadDeadline(time.Now().Add(o.Timeout))
-	for len(got) < len(want) {
-		k, err := c.Read(buf[:min(len(buf), len(want)-len(got))])
-		got = append(got, buf[:k]...)
-		if err != nil {
-			break
-		}
-	}
-	if err := Compare(want, got, p, wire.Requests); err != nil {
-		var m *Mismatch
-		if errors.As(err, &m) {
-			head, _, _ := strings.Cut(m.Error(), "\n")
-			logf("%s: the request %s (served anyway)", prefix, head)
-		}
-	}
-	reply := s.Down.Contiguous()
-	sc, err := shape.NewConn(c, shape.Shape{At: s.Down.Cuts()}, shape.WithWriteTimeout(o.Timeout))
-	if err != nil {
-		logf("%s: %v", prefix, err)
-		return
-	}
-	if len(reply) > 0 {
-		if _, err := sc.Write(reply); err != nil {
-			logf("%s: writing the reply: %v", prefix, err)
-			return
-		}
-	}
-	end := capturedEnding(s.Down)
-	switch end {
-	case EndReset:
-		shape.Reset(c)
-	case EndClose:
-		// Close below.
-	default:
-		// The captured server kept the connection open: so do we, until
-		// the client closes or the timeout.
-		c.SetReadDeadline(time.Now().Add(o.Timeout))
-		io.Copy(io.Discard, c)
-		end = "kept open"
-	}
-	logf("%s: %d request bytes, sent %d reply bytes in %d pieces, then %s", prefix, len(got), len(reply), len(s.Down.Cuts())+1, end)
 }

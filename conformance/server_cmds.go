@@ -13,6 +13,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -699,7 +700,7 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 		failErr(ts, err)
 	}
 	if n := intFlag(fs, "trips"); n >= 0 && len(obs.Trips) != n {
-		fail(ts, Finding{Check: "reply/trip-count", Summary: "the reply has the wrong number of trips", Offset: int64(obs.EndOffset), Field: "end"},
+		fail(ts, check.At("reply/trip-count", int64(obs.EndOffset), "end"),
 			"%d trips, want %d", len(obs.Trips), n)
 	}
 	if boolFlag(fs, "closes") {
@@ -708,10 +709,10 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 		case obs.How == EndReset && p.unread:
 			ts.Logf("reset after the end marker: the server closed with the script's extra bytes unread")
 		case obs.How == EndReset:
-			fail(ts, peerFinding("conn/reset-after-reply", "the server resets the connection after the reply instead of closing it"),
+			fail(ts, check.At(check.RuleResetAfterReply, noPlace, ""),
 				"the server reset the connection after the end marker instead of closing it")
 		default:
-			fail(ts, peerFinding("conn/open-after-reply", "the server does not close the connection after the reply"),
+			fail(ts, check.At(check.RuleOpenAfterReply, noPlace, ""),
 				"the server did not close the connection within %v of the end marker (%s)", s.timeout, obs.How)
 		}
 	}
@@ -724,7 +725,7 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 	if boolFlag(fs, "no-null") {
 		for i, t := range obs.Trips {
 			if t.Date.IsNull() || t.Departure.IsNull() {
-				fail(ts, Finding{Check: "reply/null-trip", Summary: "a trip has a null date or time", Offset: noPlace, Field: fmt.Sprintf("trip[%d]", i)},
+				fail(ts, check.At("reply/null-trip", noPlace, fmt.Sprintf("trip[%d]", i)),
 					"trip[%d] has a null date or time: %s", i, t.String())
 			}
 		}
@@ -732,7 +733,7 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 	if boolFlag(fs, "consistent") && !req.Date.IsNull() {
 		for i, t := range obs.Trips {
 			if d := t.Date.JD() - req.Date.JD(); t.Date.IsNull() || d < 0 || d > 1 {
-				fail(ts, Finding{Check: "reply/wrong-date", Summary: "a trip departs on another day than the one asked for", Offset: noPlace, Field: fmt.Sprintf("trip[%d].date", i)},
+				fail(ts, check.At("reply/wrong-date", noPlace, fmt.Sprintf("trip[%d].date", i)),
 					"trip[%d] departs on %v, not on the requested %v or the day after", i, t.Date, req.Date)
 			}
 		}
@@ -748,8 +749,8 @@ func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation
 		}
 		if err := Compare(want, obs.Bytes, p.profile, wire.Replies); err != nil {
 			s.trace.Conn(p.name, p.conn).Diverge(err)
-			fail(ts, Finding{Check: "reply/not-golden", Summary: "the reply differs from the reference server's", Offset: int64(FirstDiff(want, obs.Bytes)),
-				Field: Locate(obs.Bytes, p.profile, wire.Replies, FirstDiff(want, obs.Bytes))}, "the reply is not the reference's: %v", err)
+			fail(ts, check.At("reply/not-golden", int64(FirstDiff(want, obs.Bytes)), Locate(obs.Bytes, p.profile, wire.Replies, FirstDiff(want, obs.Bytes))),
+				"the reply is not the reference's: %v", err)
 		}
 		ts.Logf("reply equals the reference's %d bytes", len(want))
 	}

@@ -61,6 +61,18 @@
 // marker, lying size fields, garbage, a stall, the other profile's layout.
 // See [Fault]. Faults are values on the server, never global.
 //
+// # Replies on a connection
+//
+// [Reply] and [ReplyWriter] are the misbehaving server's side of one
+// connection, for code that holds the connection itself (the client suite,
+// capture replay): a Reply says what the bytes are (trips in a profile's
+// layout, lying sizes, garbage, no end marker, bytes after it, the stream
+// cut at a named point such as trip[1].date, see [Layout.Point]);
+// [Reply.Layout] encodes it block by block; a ReplyWriter writes a Layout
+// as package shape says (one write or one per block, pieces, delays,
+// silence first, truncation) and ends the stream (close, half-close, reset,
+// kept open).
+//
 // # The client
 //
 // [Query] and [Client] are the reference client: one request per

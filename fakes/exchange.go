@@ -124,15 +124,15 @@ func (s *Server) exchange(c *conn, rec *record) {
 	if !s.fault.GarbageOnly {
 		trips = s.gen.Trips(&req)
 	}
-	// A new buffer: trips may alias the request, which aliases buf.
-	reply, ends, err := s.appendReply(make([]byte, 0, replySize(trips)), trips)
+	// Layout copies: trips may alias the request, which aliases buf.
+	l, err := s.reply(trips).Layout()
 	if err != nil {
 		rec.outcome, rec.err = OutcomeFailed, err
 		return
 	}
 	rec.trips = len(trips)
 	s.setPhase(c, PhaseWriting)
-	rec.err = s.write(c, reply, ends, rec)
+	rec.err = s.write(c, l, rec)
 }
 
 // isWireError reports whether err is the client's fault on the wire: a
@@ -224,72 +224,35 @@ func readStringLikeQt(b []byte, off int) (wire.String, int) {
 	return s, next
 }
 
-// appendReply appends the reply bytes for trips to b, as the Fault says,
-// and returns the end offset of each Write for Fault.PerBlock.
-func (s *Server) appendReply(b []byte, trips []wire.Trip) (reply []byte, ends []int, err error) {
+// reply is the Reply to trips, as the Fault says: the garbage goes after
+// the end marker, or after the last trip where there is none.
+func (s *Server) reply(trips []wire.Trip) *Reply {
 	f := &s.fault
-	if !f.GarbageOnly {
-		for i := range trips {
-			if b, err = s.enc.AppendTrip(b, &trips[i]); err != nil {
-				return nil, nil, err
-			}
-			if f.PerBlock {
-				ends = append(ends, len(b))
-			}
-		}
-		if !f.NoEnd {
-			b = wire.AppendEnd(b)
-			if f.PerBlock {
-				ends = append(ends, len(b))
-			}
-		}
+	r := &Reply{Profile: s.replyProfile, Trips: trips, SizeDelta: f.SizeDelta, NoEnd: f.NoEnd || f.GarbageOnly}
+	if r.NoEnd {
+		r.Garbage = f.Garbage
+	} else {
+		r.After = f.Garbage
 	}
-	b = append(b, f.Garbage...)
-	if f.PerBlock && len(f.Garbage) > 0 {
-		ends = append(ends, len(b))
-	}
-	return b, ends, nil
-}
-
-// replySize guesses the bytes of a reply, for its buffer.
-func replySize(trips []wire.Trip) int {
-	n := 2
-	for i := range trips {
-		n += 2 + 8 + 4 + 2 + 1 + trips[i].TrainType.WireSize()
-	}
-	return n
+	return r
 }
 
 // write sends the reply and ends the connection as the Fault says.
-func (s *Server) write(c *conn, reply []byte, ends []int, rec *record) error {
+func (s *Server) write(c *conn, l *Layout, rec *record) error {
 	if !s.shaped {
+		// The well-behaved server: one write, and handle closes.
 		if err := c.nc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil {
 			return err
 		}
-		n, err := c.nc.Write(reply)
+		n, err := c.nc.Write(l.Out())
 		rec.out += int64(n)
 		return err
 	}
-	sw, err := shape.NewWriter(c.nc, s.fault.Shape, shape.WithWriteTimeout(s.timeout))
+	rw := ReplyWriter{Shape: s.fault.Shape, PerBlock: s.fault.PerBlock, WriteTimeout: s.timeout}
+	n, err := rw.Write(context.Background(), c.nc, l)
+	rec.out += int64(n)
 	if err != nil {
 		return err
-	}
-	if ends == nil {
-		ends = []int{len(reply)}
-	}
-	var werr error
-	for start, i := 0, 0; i < len(ends) && werr == nil; i++ {
-		var n int
-		n, werr = sw.Write(reply[start:ends[i]])
-		rec.out += int64(n)
-		start = ends[i]
-	}
-	if errors.Is(werr, shape.ErrTruncated) {
-		werr = nil // the shape ended the stream where it was told to
-	}
-	cerr := sw.Close()
-	if werr != nil || cerr != nil {
-		return errors.Join(werr, cerr)
 	}
 	switch s.fault.Shape.Then {
 	case shape.ThenKeepOpen, shape.ThenHalfClose:

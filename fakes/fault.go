@@ -26,7 +26,9 @@ type Fault struct {
 	// PerBlock writes the reply one block per Write (each trip, the end
 	// marker, the garbage), as the book's server does. The shape then also
 	// cuts at block boundaries (with TCP_NODELAY and a pause, one block
-	// per segment), and coalescing (coalesce-writes-N) joins blocks again.
+	// per segment, up to MaxPacedBlocks blocks; longer replies go without
+	// the pause), and coalescing (coalesce-writes-N) joins blocks again.
+	// See ReplyWriter, which writes every reply the Fault shapes.
 	PerBlock bool
 
 	// NoEnd leaves out the end marker 0xFFFF.

@@ -152,19 +152,19 @@ var ErrServerState = errors.New("fakes: server already started or closed")
 // closes.
 type Server struct {
 	// Settings, fixed once the server is made.
-	addr      string
-	ln        net.Listener
-	profile   wire.Profile
-	gen       Generator
-	log       *slog.Logger
-	timeout   time.Duration
-	grace     time.Duration
-	maxConns  int
-	lenient   bool
-	fault     Fault
-	connState func(ConnInfo)
-	enc       wire.Encoder // trip blocks: the reply profile and the size delta
-	shaped    bool         // replies go through a shape.Writer
+	addr         string
+	ln           net.Listener
+	profile      wire.Profile
+	gen          Generator
+	log          *slog.Logger
+	timeout      time.Duration
+	grace        time.Duration
+	maxConns     int
+	lenient      bool
+	fault        Fault
+	connState    func(ConnInfo)
+	replyProfile wire.Profile // the layout of the trip blocks
+	shaped       bool         // replies go through a ReplyWriter
 
 	mu       sync.Mutex
 	started  bool
@@ -202,13 +202,13 @@ func NewUnstartedServer(opts ...Option) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	replyProfile := s.profile
+	// The server writes what it is told to (Reply.Layout allows illegal
+	// writes): a generator's out-of-range time, an echoed one in lenient
+	// mode, a lying size field.
+	s.replyProfile = s.profile
 	if s.fault.ReplyProfile != 0 {
-		replyProfile = s.fault.ReplyProfile
+		s.replyProfile = s.fault.ReplyProfile
 	}
-	// The server writes what it is told to: a generator's out-of-range
-	// time, an echoed one in lenient mode, a lying size field.
-	s.enc = wire.Encoder{Profile: replyProfile, AllowIllegalWrites: true, SizeDelta: s.fault.SizeDelta}
 	s.shaped = s.fault.shaped()
 	if s.maxConns > 0 {
 		s.slots = make(chan struct{}, s.maxConns)

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
+	"maps"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
+	"github.com/tripcheck/tripcheck/internal/inputfiles"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -23,19 +23,7 @@ const foreignDir = "testdata/foreign"
 // foreignInputs reads foreignDir: name → bytes.
 func foreignInputs(t testing.TB) map[string][]byte {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(foreignDir, "*.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[strings.TrimSuffix(filepath.Base(f), ".bin")] = b
-	}
-	return out
+	return inputfiles.Foreign(t, foreignDir)
 }
 
 // gfcDir holds the subset of github.com/dvyukov/go-fuzz-corpus that
@@ -45,28 +33,9 @@ const gfcDir = "tripfuzz/testdata/go-fuzz-corpus"
 // gfcInputs reads every file of gfcDir's harness folders: "gfc-<harness>-<name>" → bytes.
 func gfcInputs(t testing.TB) map[string][]byte {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(gfcDir, "*", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out["gfc-"+filepath.Base(filepath.Dir(f))+"-"+filepath.Base(f)] = b
-	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return inputfiles.Read(t, filepath.Join(gfcDir, "*", "*"), func(path string) string {
+		return "gfc-" + filepath.Base(filepath.Dir(path)) + "-" + filepath.Base(path)
+	})
 }
 
 // TestForeignRejected: bytes of other protocols are no Trip messages. Every
@@ -88,7 +57,7 @@ func TestForeignRejected(t *testing.T) {
 	for name, b := range gfc {
 		inputs[name] = b
 	}
-	for _, name := range sortedKeys(inputs) {
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		b := inputs[name]
 		t.Run(name, func(t *testing.T) {
 			for _, p := range wire.Profiles {

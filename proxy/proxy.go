@@ -95,6 +95,9 @@ type Event struct {
 	Offset int64
 	Field  string
 	Err    error
+	// Check is the ID of the finding's rule in package check's catalog
+	// ("reply/no-end-marker").
+	Check string
 	// Text says it for people.
 	Text string
 }
@@ -358,14 +361,14 @@ func (c *pconn) pump(src net.Conn, w *shape.Writer, lw *legWriter, dir pcap.Dire
 		}
 		switch how := ending.Of(err); {
 		case how == ending.Close:
-			c.val.closed(dir)
+			c.val.closed(dir, how)
 			if forward {
 				// End the stream as the shape says: a FIN, or a reset.
 				w.Close()
 			}
 			return "closed (FIN)"
 		case how == ending.Reset:
-			c.val.closed(dir)
+			c.val.closed(dir, how)
 			if forward {
 				// Pass on what was read before the reset, then the reset.
 				w.Flush()

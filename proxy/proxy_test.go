@@ -304,7 +304,7 @@ func TestFindings(t *testing.T) {
 				b, _ := wire.Encoder{Profile: wire.Qt4, AllowIllegalWrites: true}.AppendRequest(nil, &r)
 				rawExchange(t, addr, b, true)
 			},
-			want: []string{"client→server offset 0 (request.flag)", "flag is neither"},
+			want: []string{"client→server offset 45 (request[0].flag)", "flag is neither"},
 		},
 		{
 			name: "two requests from the client",
@@ -322,7 +322,7 @@ func TestFindings(t *testing.T) {
 				b, _ := wire.Qt4.AppendRequest(nil, &r)
 				rawExchange(t, addr, b[:10], true)
 			},
-			want: []string{"client→server", "the client closed inside its request"},
+			want: []string{"client→server offset 10 (request[0].from)", "the client ends the connection before its request is whole"},
 		},
 	}
 	for _, tc := range tests {
@@ -530,7 +530,7 @@ func TestBounded(t *testing.T) {
 		server []fakes.Option
 		want   string
 	}{
-		{"long reply", []fakes.Option{fakes.WithGenerator(trips)}, "the stream runs past 131072 bytes without ending"},
+		{"long reply", []fakes.Option{fakes.WithGenerator(trips)}, "the reply runs past 131072 bytes without an end marker"},
 		{"long reply in the other profile", []fakes.Option{fakes.WithGenerator(trips), fakes.WithFault(fakes.Fault{ReplyProfile: wire.Qt5})}, "(the first 16 shown)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -107,6 +107,7 @@ type Decoder struct {
 	kind    int    // the index slot of this direction's blocks: 1 or 2
 	ended   bool   // the end marker has been read
 	failed  error  // terminal stream error
+	strict  bool   // validate decoded values (AllowIllegalReads false)
 }
 
 // NewDecoder returns a decoder of one direction of a stream in profile p.
@@ -116,13 +117,30 @@ func NewDecoder(p Profile, dir Direction) *Decoder {
 	return d
 }
 
-// Reset makes d ready for a new stream, keeping its buffer.
+// Reset makes d ready for a new stream, keeping its buffer and its
+// AllowIllegalReads setting.
 func (d *Decoder) Reset(p Profile, dir Direction) {
-	*d = Decoder{profile: p, dir: dir, pbuf: d.pbuf[:0], kind: 2}
+	*d = Decoder{profile: p, dir: dir, pbuf: d.pbuf[:0], kind: 2, strict: d.strict}
 	if dir == Requests {
 		d.kind = 1
 	}
 }
+
+// AllowIllegalReads says whether Next lets through values a conforming peer
+// must not send: a request type other than 'S', a flag other than 'D' or
+// 'A', a time out of range (the rules of Request.Validate and
+// Trip.Validate). It is the read-side mirror of Encoder.AllowIllegalWrites,
+// after x/net/http2's Framer.AllowIllegalReads, except for its default: a
+// new Decoder allows them, as QDataStream reads them without complaint, and
+// as every decoder of this package always has.
+//
+// With AllowIllegalReads(false), Next validates each message it decodes
+// cleanly and returns the first illegal value as a *DecodeError with the
+// stream offset of the field's first byte and its path
+// ("trip[1].departure", ErrInvalidTime; "request[0].flag", ErrBadFlag). The
+// message is still decoded whole into m and the stream goes on, as for a
+// corrupt block. No caller needs to find the field's offset afterwards.
+func (d *Decoder) AllowIllegalReads(allow bool) { d.strict = !allow }
 
 // Profile is the profile d decodes.
 func (d *Decoder) Profile() Profile { return d.profile }
@@ -303,13 +321,15 @@ func (d *Decoder) Next(m *Message) error {
 		m.Index = d.index[2] - 1
 		fe = d.profile.decodeTrip(blk.Bytes[2:], &m.Trip)
 	}
-	if fe.err != nil {
-		return &DecodeError{
-			Field:  m.Path() + "." + fieldNames[fe.field],
-			Offset: blk.Offset + 2 + int64(fe.off),
-			Err:    fe.err,
-			Detail: fe.detail(blk.Size),
+	if fe.err == nil && d.strict {
+		if m.Kind == KindRequest {
+			fe = validateRequest(d.profile, &m.Request)
+		} else {
+			fe = validateTrip(d.profile, &m.Trip)
 		}
+	}
+	if fe.err != nil {
+		return fe.asError(m.Path()+".", blk.Offset+2, blk.Size)
 	}
 	return nil
 }

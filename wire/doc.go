@@ -27,4 +27,11 @@
 // path such as "trip[2].trainType" and an offset; compare them with errors.Is
 // against the sentinels, never by message. No input makes the decoder panic or
 // hold more than one block.
+//
+// A Decoder with AllowIllegalReads(false), the read-side mirror of the
+// Encoder's door, also validates each message it decodes (the rules of
+// Request.Validate and Trip.Validate) and names an illegal value by its
+// stream offset and field path; Profile.ValidateRequest and
+// Profile.ValidateTrip give the payload offset of a value built in memory.
+// Callers never rebuild an offset from Spans.
 package wire

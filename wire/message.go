@@ -85,33 +85,80 @@ func quoteByte(c byte) string {
 // Validate reports what in r a conforming client must not send: a type other
 // than 'S' (ErrUnknownType), a flag other than 'D' or 'A' (ErrBadFlag), an odd
 // string (ErrOddStringLength), a time out of range (ErrInvalidTime). Null and
-// empty values are valid.
+// empty values are valid. The error is a *DecodeError naming the field; its
+// Offset is -1, since where a field lies depends on the profile: see
+// Profile.ValidateRequest, which gives it.
 func (r *Request) Validate() error {
-	switch {
-	case r.Type != TypeSearch:
-		return &DecodeError{Field: "request.type", Offset: 0, Err: ErrUnknownType, Detail: "type " + quoteByte(r.Type)}
-	case len(r.From.raw)%2 != 0:
-		return &DecodeError{Field: "request.from", Err: ErrOddStringLength}
-	case len(r.To.raw)%2 != 0:
-		return &DecodeError{Field: "request.to", Err: ErrOddStringLength}
-	case r.Time.set && !r.Time.IsValid():
-		return &DecodeError{Field: "request.time", Err: ErrInvalidTime, Detail: r.Time.String()}
-	case r.Flag != FlagDeparture && r.Flag != FlagArrival:
-		return &DecodeError{Field: "request.flag", Err: ErrBadFlag, Detail: "flag " + quoteByte(r.Flag)}
+	if fe := validateRequest(0, r); fe.err != nil {
+		return fe.asError("request.", -1, 0)
 	}
 	return nil
 }
 
 // Validate reports what in t a conforming server must not send: an odd string
-// or a time out of range.
+// or a time out of range. The error's Offset is -1; Profile.ValidateTrip
+// gives it.
 func (t *Trip) Validate() error {
-	switch {
-	case len(t.TrainType.raw)%2 != 0:
-		return &DecodeError{Field: "trip.trainType", Err: ErrOddStringLength}
-	case t.Departure.set && !t.Departure.IsValid():
-		return &DecodeError{Field: "trip.departure", Err: ErrInvalidTime, Detail: t.Departure.String()}
+	if fe := validateTrip(0, t); fe.err != nil {
+		return fe.asError("trip.", -1, 0)
 	}
 	return nil
+}
+
+// ValidateRequest is Request.Validate with the place of the fault: the
+// *DecodeError's Offset is the payload offset (after the size field) of the
+// first byte of the field at fault as p encodes r, as with DecodeRequest.
+func (p Profile) ValidateRequest(r *Request) error {
+	if fe := validateRequest(p, r); fe.err != nil {
+		return fe.asError("request.", 0, 0)
+	}
+	return nil
+}
+
+// ValidateTrip is Trip.Validate with the place of the fault: the payload
+// offset of the field at fault as p encodes t.
+func (p Profile) ValidateTrip(t *Trip) error {
+	if fe := validateTrip(p, t); fe.err != nil {
+		return fe.asError("trip.", 0, 0)
+	}
+	return nil
+}
+
+// validateRequest applies the rules of Validate; the offset of the fault is
+// the payload offset in profile p (meaningless for p 0, whose callers drop
+// it). Faults are found in field order, so the first is the earliest.
+func validateRequest(p Profile, r *Request) fieldError {
+	from := 1
+	to := from + r.From.WireSize()
+	date := to + r.To.WireSize()
+	tm := date + p.DateSize()
+	flag := tm + 4
+	switch {
+	case r.Type != TypeSearch:
+		return fieldError{field: fType, off: 0, err: ErrUnknownType, info: "type " + quoteByte(r.Type)}
+	case len(r.From.raw)%2 != 0:
+		return fieldError{field: fFrom, off: from, err: ErrOddStringLength}
+	case len(r.To.raw)%2 != 0:
+		return fieldError{field: fTo, off: to, err: ErrOddStringLength}
+	case r.Time.set && !r.Time.IsValid():
+		return fieldError{field: fTime, off: tm, err: ErrInvalidTime, info: r.Time.String()}
+	case r.Flag != FlagDeparture && r.Flag != FlagArrival:
+		return fieldError{field: fFlag, off: flag, err: ErrBadFlag, info: "flag " + quoteByte(r.Flag)}
+	}
+	return fieldError{}
+}
+
+// validateTrip applies the rules of Trip.Validate, as validateRequest.
+func validateTrip(p Profile, t *Trip) fieldError {
+	dep := p.DateSize()
+	train := dep + 4 + 2 + 1
+	switch {
+	case t.Departure.set && !t.Departure.IsValid():
+		return fieldError{field: fDeparture, off: dep, err: ErrInvalidTime, info: t.Departure.String()}
+	case len(t.TrainType.raw)%2 != 0:
+		return fieldError{field: fTrainType, off: train, err: ErrOddStringLength}
+	}
+	return fieldError{}
 }
 
 // RequestSize is the payload size of r in profile p.
@@ -238,11 +285,25 @@ type fieldError struct {
 	field int
 	off   int // in the payload
 	err   error
-	need  int // bytes the field needed from off, for the detail
+	need  int    // bytes the field needed from off, for the detail
+	info  string // the detail of a validation fault: "flag 'X'"
+}
+
+// asError makes the *DecodeError of f in a message whose fields are named
+// after prefix ("request.", "trip[2]."), whose payload starts at stream
+// offset base; payloadLen is for the detail. An offset of -1 stays -1.
+func (f fieldError) asError(prefix string, base int64, payloadLen int) *DecodeError {
+	off := base + int64(f.off)
+	if base < 0 {
+		off = -1
+	}
+	return &DecodeError{Field: prefix + fieldNames[f.field], Offset: off, Err: f.err, Detail: f.detail(payloadLen)}
 }
 
 func (f fieldError) detail(payloadLen int) string {
 	switch {
+	case f.info != "":
+		return f.info
 	case f.err == ErrTrailingBytes:
 		return strconv.Itoa(payloadLen-f.off) + " bytes"
 	case f.need > 0:
@@ -264,30 +325,30 @@ func (p Profile) decodeRequest(b []byte, r *Request) (fe fieldError) {
 	var err error
 	off := 0
 	if r.Type, off, err = ReadUint8(b, off); err != nil {
-		return fieldError{fType, 0, err, 1}
+		return fieldError{field: fType, off: 0, err: err, need: 1}
 	}
 	at := off
 	if r.From, off, err = ReadString(b, off); err != nil {
-		return fieldError{fFrom, at, err, stringNeed(b, at)}
+		return fieldError{field: fFrom, off: at, err: err, need: stringNeed(b, at)}
 	}
 	at = off
 	if r.To, off, err = ReadString(b, off); err != nil {
-		return fieldError{fTo, at, err, stringNeed(b, at)}
+		return fieldError{field: fTo, off: at, err: err, need: stringNeed(b, at)}
 	}
 	at = off
 	if r.Date, off, err = p.ReadDate(b, off); err != nil {
-		return fieldError{fDate, at, err, p.DateSize()}
+		return fieldError{field: fDate, off: at, err: err, need: p.DateSize()}
 	}
 	at = off
 	if r.Time, off, err = ReadTime(b, off); err != nil {
-		return fieldError{fTime, at, err, 4}
+		return fieldError{field: fTime, off: at, err: err, need: 4}
 	}
 	at = off
 	if r.Flag, off, err = ReadUint8(b, off); err != nil {
-		return fieldError{fFlag, at, err, 1}
+		return fieldError{field: fFlag, off: at, err: err, need: 1}
 	}
 	if off != len(b) {
-		return fieldError{fTrailing, off, ErrTrailingBytes, 0}
+		return fieldError{field: fTrailing, off: off, err: ErrTrailingBytes, need: 0}
 	}
 	return fieldError{}
 }
@@ -296,26 +357,26 @@ func (p Profile) decodeTrip(b []byte, t *Trip) (fe fieldError) {
 	var err error
 	off := 0
 	if t.Date, off, err = p.ReadDate(b, off); err != nil {
-		return fieldError{fDate, 0, err, p.DateSize()}
+		return fieldError{field: fDate, off: 0, err: err, need: p.DateSize()}
 	}
 	at := off
 	if t.Departure, off, err = ReadTime(b, off); err != nil {
-		return fieldError{fDeparture, at, err, 4}
+		return fieldError{field: fDeparture, off: at, err: err, need: 4}
 	}
 	at = off
 	if t.Duration, off, err = ReadUint16(b, off); err != nil {
-		return fieldError{fDuration, at, err, 2}
+		return fieldError{field: fDuration, off: at, err: err, need: 2}
 	}
 	at = off
 	if t.Changes, off, err = ReadUint8(b, off); err != nil {
-		return fieldError{fChanges, at, err, 1}
+		return fieldError{field: fChanges, off: at, err: err, need: 1}
 	}
 	at = off
 	if t.TrainType, off, err = ReadString(b, off); err != nil {
-		return fieldError{fTrainType, at, err, stringNeed(b, at)}
+		return fieldError{field: fTrainType, off: at, err: err, need: stringNeed(b, at)}
 	}
 	if off != len(b) {
-		return fieldError{fTrailing, off, ErrTrailingBytes, 0}
+		return fieldError{field: fTrailing, off: off, err: ErrTrailingBytes, need: 0}
 	}
 	return fieldError{}
 }
@@ -325,7 +386,7 @@ func (p Profile) decodeTrip(b []byte, t *Trip) (fe fieldError) {
 // on ErrTrailingBytes r is complete.
 func (p Profile) DecodeRequest(payload []byte, r *Request) error {
 	if fe := p.decodeRequest(payload, r); fe.err != nil {
-		return &DecodeError{Field: "request." + fieldNames[fe.field], Offset: int64(fe.off), Err: fe.err, Detail: fe.detail(len(payload))}
+		return fe.asError("request.", 0, len(payload))
 	}
 	return nil
 }
@@ -335,7 +396,7 @@ func (p Profile) DecodeRequest(payload []byte, r *Request) error {
 // on ErrTrailingBytes t is complete.
 func (p Profile) DecodeTrip(payload []byte, t *Trip) error {
 	if fe := p.decodeTrip(payload, t); fe.err != nil {
-		return &DecodeError{Field: "trip." + fieldNames[fe.field], Offset: int64(fe.off), Err: fe.err, Detail: fe.detail(len(payload))}
+		return fe.asError("trip.", 0, len(payload))
 	}
 	return nil
 }

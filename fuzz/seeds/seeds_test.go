@@ -11,12 +11,14 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tripcheck/tripcheck/internal/inputfiles"
 	"github.com/tripcheck/tripcheck/internal/qtvectors"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -29,33 +31,6 @@ func profileOf(qt5 bool) wire.Profile {
 		return wire.Qt5
 	}
 	return wire.Qt4
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// foreignInputs reads foreignDir: name → bytes.
-func foreignInputs(t testing.TB) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(foreignDir, "*.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[strings.TrimSuffix(filepath.Base(f), ".bin")] = b
-	}
-	return out
 }
 
 var update = flag.Bool("update", false, "TestWriteSeeds: write the seed corpora and testdata/foreign")
@@ -126,7 +101,7 @@ func seedSets(t testing.TB) map[string]seedSet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign := foreignInputs(t)
+	foreign := inputfiles.Foreign(t, foreignDir)
 	sets := map[string]seedSet{}
 	for _, name := range targetNames {
 		sets[name] = seedSet{}
@@ -218,7 +193,7 @@ func seedSets(t testing.TB) map[string]seedSet {
 			set("FuzzReadInts").add(name, b, 0)
 		}
 	}
-	for _, fname := range sortedKeys(foreign) {
+	for _, fname := range slices.Sorted(maps.Keys(foreign)) {
 		b := foreign[fname]
 		name := "foreign-" + fname
 		for _, replies := range []bool{false, true} {
@@ -249,7 +224,7 @@ func TestWriteSeeds(t *testing.T) {
 		stale = staleForeign(t)
 	}
 	sets := seedSets(t)
-	for _, target := range sortedKeys(sets) {
+	for _, target := range slices.Sorted(maps.Keys(sets)) {
 		dir := filepath.Join(corpusDir, target)
 		want := map[string][]byte{}
 		for name, args := range sets[target] {
@@ -276,7 +251,7 @@ func TestWriteSeeds(t *testing.T) {
 			}
 			stale = append(stale, filepath.Join(dir, e.Name())+" (no longer made)")
 		}
-		for _, name := range sortedKeys(want) {
+		for _, name := range slices.Sorted(maps.Keys(want)) {
 			path := filepath.Join(dir, name)
 			if *update {
 				if err := os.WriteFile(path, want[name], 0o644); err != nil {

@@ -20,6 +20,9 @@ const (
 	Reset   How = "reset"   // an RST: the read returned ECONNRESET (or EPIPE)
 	Silence How = "silence" // nothing more came before the deadline
 	Error   How = "error"   // another error
+	// Budget: the reader stopped at its byte budget; the peer had sent
+	// more than any Trip stream needs.
+	Budget How = "budget"
 )
 
 // Of maps a read error to how the stream ended. A timeout is silence,

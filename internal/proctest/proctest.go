@@ -11,6 +11,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -28,11 +29,15 @@ const stderrCap = 64 << 10
 
 // Build builds the main package in dir (a path as go build takes it,
 // relative to the test's package) into a temporary directory of t as name,
-// and returns the binary's path. It fails t with the compiler's output if
-// the build fails.
+// and returns the binary's path (with ".exe" on Windows). It fails t with
+// the compiler's output if the build fails. -buildvcs=false: stamping asks
+// git about the tree, which others may be changing.
 func Build(t testing.TB, dir, name string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), name)
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
 	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, dir).CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", dir, err, out)
 	}
@@ -54,8 +59,10 @@ type Proc struct {
 // its first line, "listening on ADDR". It fails t if the program says
 // anything else, ends first, or says nothing within Ready; the rest of its
 // output is read and dropped. Unless cmd.Stderr is set, the first 64 KiB
-// of its standard error are kept for the failure message. When the test
-// ends the program is killed and waited for.
+// of its standard error are kept for the failure messages and Stderr.
+// When the test ends the program is killed and waited for; a cleanup the
+// test registers after Start runs before that, so it may stop the program
+// its own way (a signal, then ExitCode).
 func Start(t testing.TB, cmd *exec.Cmd) *Proc {
 	t.Helper()
 	out, err := cmd.StdoutPipe()
@@ -79,7 +86,7 @@ func Start(t testing.TB, cmd *exec.Cmd) *Proc {
 		p.done <- cmd.Wait()
 	}()
 	t.Cleanup(p.stop)
-	name := cmd.Path
+	name := cmd.String()
 	select {
 	case l := <-line:
 		addr, ok := strings.CutPrefix(l, "listening on ")
@@ -109,9 +116,18 @@ func (p *Proc) ExitCode(t testing.TB) int {
 		}
 		return 0
 	case <-time.After(Ready):
-		t.Fatalf("%s has not exited in %v", p.Cmd.Path, Ready)
+		t.Fatalf("%s has not exited in %v%s", p.Cmd, Ready, p.stderrNote())
 		return -1
 	}
+}
+
+// Stderr returns the standard error kept so far: the first 64 KiB, or ""
+// if the test set cmd.Stderr itself.
+func (p *Proc) Stderr() string {
+	if p.stderr == nil {
+		return ""
+	}
+	return p.stderr.String()
 }
 
 // stop kills the program and waits for it, and so for its standard error
@@ -123,10 +139,7 @@ func (p *Proc) stop() {
 }
 
 func (p *Proc) stderrNote() string {
-	if p.stderr == nil {
-		return ""
-	}
-	if s := p.stderr.String(); s != "" {
+	if s := p.Stderr(); s != "" {
 		return fmt.Sprintf(" (stderr: %s)", s)
 	}
 	return ""

@@ -20,7 +20,8 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "server":
-		// Listens, says where, accepts one connection, then exits 3.
+		// Listens, says where, accepts one connection, says so on
+		// standard error, then exits 3.
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) {
 		if err == nil {
 			c.Close()
 		}
+		fmt.Fprintln(os.Stderr, "accepted")
 		os.Exit(3)
 	case "chatty":
 		fmt.Fprintln(os.Stderr, "cannot listen: no reason")
@@ -79,6 +81,9 @@ func TestStart(t *testing.T) {
 	}
 	if code := p.ExitCode(t); code != 3 {
 		t.Errorf("second ExitCode: %d, want 3", code)
+	}
+	if got := p.Stderr(); got != "accepted\n" {
+		t.Errorf("Stderr() = %q, want %q", got, "accepted\n")
 	}
 }
 

@@ -108,6 +108,19 @@ func Find(vs []Vector, profile, kind, label string) (Vector, bool) {
 	return Vector{}, false
 }
 
+// Lookup loads the repository's vector file and finds one vector in it.
+func Lookup(profile, kind, label string) (Vector, error) {
+	vs, err := Load()
+	if err != nil {
+		return Vector{}, err
+	}
+	v, ok := Find(vs, profile, kind, label)
+	if !ok {
+		return Vector{}, fmt.Errorf("no vector %s %s %s", profile, kind, label)
+	}
+	return v, nil
+}
+
 var (
 	reUnitsQuoted = regexp.MustCompile(`^"(.*)" \((\d+) UTF-16 units\)$`)
 	reUnitsHex    = regexp.MustCompile(`^UTF-16 \[([0-9a-f ]*)\] \((\d+) units\)$`)

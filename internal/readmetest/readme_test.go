@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tripcheck/tripcheck/fakes"
+	"github.com/tripcheck/tripcheck/internal/proctest"
 )
 
 // lineTimeout bounds each command line.
@@ -201,13 +202,8 @@ func TestReadme(t *testing.T) {
 	if err := copyTree(root, r.dir); err != nil {
 		t.Fatal(err)
 	}
-	bin := t.TempDir()
 	start := time.Now()
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "tripcheck"), "./cmd/tripcheck")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/tripcheck: %v\n%s", err, out)
-	}
+	bin := filepath.Dir(proctest.Build(t, "../../cmd/tripcheck", "tripcheck"))
 	t.Logf("go build ./cmd/tripcheck: %v", time.Since(start).Round(10*time.Millisecond))
 	r.env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1")
 	srv, err := fakes.NewServer()

@@ -25,28 +25,40 @@ fi
 
 mkdir -p "$out"
 
-# build NAME [PKG...]: builds NAME/main.cpp against Qt5Core, Qt5Network and
-# the further pkg-config packages given.
+# build NAME SHARED [PKG...]: builds NAME/main.cpp, with the shared sources
+# of folder SHARED ("" for none, else tripstream: the client side of the
+# protocol that tripclient and tripgui share), against Qt5Core, Qt5Network
+# and the further pkg-config packages given. The binary is up to date when
+# it is newer than this script and every file of NAME/ and SHARED/.
 build() {
 	name=$1
-	shift
+	shared=$2
+	shift 2
 	cflags=$(pkg-config --cflags Qt5Core Qt5Network "$@")
 	libs=$(pkg-config --libs Qt5Core Qt5Network "$@")
-	src=$here/$name/main.cpp
+	srcs=$here/$name/main.cpp
+	dirs=$here/$name
+	if [ -n "$shared" ]; then
+		srcs="$srcs $here/$shared/$shared.cpp"
+		dirs="$dirs $here/$shared"
+		cflags="$cflags -I$here/$shared"
+	fi
 	bin=$out/$name
-	if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$here/build.sh" ]; then
+	# shellcheck disable=SC2086 # dirs holds paths without blanks or none
+	if [ -x "$bin" ] && [ "$bin" -nt "$here/build.sh" ] &&
+		[ -z "$(find $dirs -type f -newer "$bin")" ]; then
 		return 0
 	fi
-	# shellcheck disable=SC2086 # word splitting of pkg-config output is intended
-	$CXX -std=c++17 -O2 -Wall -Wextra -fPIC $cflags -o "$bin.tmp.$$" "$src" $libs
+	# shellcheck disable=SC2086 # word splitting of pkg-config output and srcs is intended
+	$CXX -std=c++17 -O2 -Wall -Wextra -fPIC $cflags -o "$bin.tmp.$$" $srcs $libs
 	mv -f "$bin.tmp.$$" "$bin"
 }
 
-build tripserver &
+build tripserver "" &
 server=$!
-build tripclient &
+build tripclient tripstream &
 client=$!
-build tripgui Qt5Widgets &
+build tripgui tripstream Qt5Widgets &
 gui=$!
 status=0
 wait "$server" || status=1

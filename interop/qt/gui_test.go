@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/internal/qtbuild"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -146,12 +147,8 @@ func runAtGUIAddr(t *testing.T, o conformance.ClientOptions) *conformance.Report
 }
 
 func guiAvailable() error {
-	if err := qtAvailable(); err != nil {
+	if err := qtbuild.Available(); err != nil {
 		return err
-	}
-	out, err := exec.Command("pkg-config", "--exists", "--print-errors", "Qt5Widgets").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pkg-config Qt5Widgets: %v: %s", err, bytes.TrimSpace(out))
 	}
 	for _, tool := range []string{"Xvfb", "dbus-daemon"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -170,14 +167,7 @@ func guiAvailable() error {
 // buildGUI builds the Qt programs with build.sh and returns tripgui's path.
 func buildGUI(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "sh", "build.sh", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("build.sh %s: %v\n%s", dir, err, out)
-	}
-	return filepath.Join(dir, "tripgui")
+	return filepath.Join(qtbuild.Build(t), "tripgui")
 }
 
 // startDesktop starts Xvfb on a free display (Xvfb picks it and writes it

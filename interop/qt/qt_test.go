@@ -35,6 +35,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/tripcheck/tripcheck/internal/proctest"
+	"github.com/tripcheck/tripcheck/internal/qtbuild"
 )
 
 // netTimeout bounds every network operation and every wait for a process.
@@ -268,33 +271,8 @@ func testClientServer(t *testing.T, vs *vectorSet, server, client string) {
 // temporary directory and returns their paths.
 func buildPrograms(t *testing.T) (server, client string) {
 	t.Helper()
-	if err := qtAvailable(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Qt 5 development files are required when CI=true: %v", err)
-		}
-		t.Skipf("Qt 5 development files not installed (install pkg-config, g++ and qtbase5-dev): %v", err)
-	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "sh", "build.sh", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("build.sh %s: %v\n%s", dir, err, out)
-	}
+	dir := qtbuild.Build(t)
 	return filepath.Join(dir, "tripserver"), filepath.Join(dir, "tripclient")
-}
-
-func qtAvailable() error {
-	for _, tool := range []string{"pkg-config", "g++"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return err
-		}
-	}
-	out, err := exec.Command("pkg-config", "--exists", "--print-errors", "Qt5Core", "Qt5Network").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pkg-config Qt5Core Qt5Network: %v: %s", err, bytes.TrimSpace(out))
-	}
-	return nil
 }
 
 // startServer starts tripserver on an ephemeral port and returns its
@@ -302,75 +280,20 @@ func qtAvailable() error {
 // and checks that it exits with status 0.
 func startServer(t *testing.T, bin, version string) string {
 	t.Helper()
-	cmd := exec.Command(bin, "--port", "0", "--version", version)
-	first := &firstLine{ch: make(chan string, 1)}
-	var stderr bytes.Buffer
-	cmd.Stdout = first
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	running := true
+	p := proctest.Start(t, exec.Command(bin, "--port", "0", "--version", version))
 	t.Cleanup(func() {
-		if !running {
-			return
-		}
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Errorf("tripserver: SIGTERM: %v", err)
 		}
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("tripserver after SIGTERM: %v; stderr: %s", err, stderr.Bytes())
-			}
-		case <-time.After(netTimeout):
-			cmd.Process.Kill()
-			<-exited
-			t.Errorf("tripserver did not exit within %v of SIGTERM", netTimeout)
+		if code := p.ExitCode(t); code != 0 {
+			t.Errorf("tripserver after SIGTERM: exit code %d; stderr: %s", code, p.Stderr())
 		}
 	})
-
-	var line string
-	select {
-	case line = <-first.ch:
-	case err := <-exited:
-		running = false
-		t.Fatalf("tripserver exited before listening: %v; stderr: %s", err, stderr.Bytes())
-	case <-time.After(netTimeout):
-		t.Fatalf("tripserver printed no line within %v", netTimeout)
-	}
-	addr, ok := strings.CutPrefix(line, "listening on ")
-	if !ok {
-		t.Fatalf("tripserver first line %q, want \"listening on 127.0.0.1:PORT\"", line)
-	}
-	host, port, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(p.Addr)
 	if err != nil || host != "127.0.0.1" || port == "0" {
-		t.Fatalf("tripserver first line %q, want \"listening on 127.0.0.1:PORT\"", line)
+		t.Fatalf("tripserver listens on %q, want 127.0.0.1:PORT", p.Addr)
 	}
-	return addr
-}
-
-// firstLine is the stdout of a process: it sends the first complete line on
-// ch and discards everything else. Only os/exec's copying goroutine calls
-// Write.
-type firstLine struct {
-	buf  []byte
-	sent bool
-	ch   chan string
-}
-
-func (w *firstLine) Write(p []byte) (int, error) {
-	if !w.sent {
-		w.buf = append(w.buf, p...)
-		if i := bytes.IndexByte(w.buf, '\n'); i >= 0 {
-			w.sent = true
-			w.ch <- string(w.buf[:i])
-			w.buf = nil
-		}
-	}
-	return len(p), nil
+	return p.Addr
 }
 
 // exchange sends req to addr, whole or in 1-byte writes with TCP_NODELAY,

@@ -34,7 +34,6 @@
 #include <QCoreApplication>
 #include <QDataStream>
 #include <QDate>
-#include <QRegularExpression>
 #include <QStringList>
 #include <QTcpSocket>
 #include <QTime>
@@ -42,6 +41,8 @@
 
 #include <csignal>
 #include <cstdio>
+
+#include "tripstream.h"
 
 class TripPlanner : public QObject
 {
@@ -62,7 +63,7 @@ private:
     void timeout();
 
     QTcpSocket tcpSocket;
-    quint16 nextBlockSize;
+    tripstream::ReplyReader reply;
 
     QString host;
     quint16 port;
@@ -82,7 +83,7 @@ TripPlanner::TripPlanner(const QString &host, quint16 port, int version,
                          const QString &from, const QString &to,
                          const QDate &date, const QTime &time, quint8 flag,
                          int timeoutMs)
-    : nextBlockSize(0), host(host), port(port), version(version), from(from),
+    : host(host), port(port), version(version), from(from),
       to(to), date(date), time(time), flag(flag), timeoutMs(timeoutMs),
       finished(false)
 {
@@ -100,51 +101,12 @@ void TripPlanner::connectToServer()
 {
     QTimer::singleShot(timeoutMs, this, &TripPlanner::timeout);
     tcpSocket.connectToHost(host, port);
-    nextBlockSize = 0;
-}
-
-// timeText is a QTime's wire value as the exec contract prints it: @null for
-// the null time (0xFFFFFFFF), HH:mm:ss.zzz within the day, @ms(N) past it
-// (where the book's window shows an empty time).
-static QString timeText(quint32 ms)
-{
-    if (ms == 0xFFFFFFFFu)
-        return QStringLiteral("@null");
-    if (ms >= 86400000u)
-        return QStringLiteral("@ms(%1)").arg(ms);
-    return QTime::fromMSecsSinceStartOfDay(int(ms)).toString(QStringLiteral("HH:mm:ss.zzz"));
-}
-
-// withReplacement is s with every lone surrogate replaced by U+FFFD, as the
-// exec contract prints it (QString::toUtf8 would write '?').
-static QString withReplacement(const QString &s)
-{
-    QString out;
-    out.reserve(s.size());
-    for (int i = 0; i < s.size(); ++i) {
-        const QChar c = s.at(i);
-        if (c.isHighSurrogate() && i + 1 < s.size() && s.at(i + 1).isLowSurrogate()) {
-            out += c;
-            out += s.at(++i);
-        } else if (c.isSurrogate()) {
-            out += QChar(0xFFFD);
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    reply.reset();
 }
 
 void TripPlanner::sendRequest()
 {
-    QByteArray block;
-    QDataStream out(&block, QIODevice::WriteOnly);
-    out.setVersion(version);
-    out << quint16(0) << quint8('S') << from << to << date << time;
-    out << flag;
-    out.device()->seek(0);
-    out << quint16(block.size() - sizeof(quint16));
-    tcpSocket.write(block);
+    tcpSocket.write(tripstream::requestBlock(version, from, to, date, time, flag));
 }
 
 void TripPlanner::updateTableWidget()
@@ -155,14 +117,14 @@ void TripPlanner::updateTableWidget()
     QDataStream in(&tcpSocket);
     in.setVersion(version);
 
+    const QString null = QStringLiteral("@null");
     forever {
-        if (nextBlockSize == 0) {
-            if (tcpSocket.bytesAvailable() < qint64(sizeof(quint16)))
-                break;
-            in >> nextBlockSize;
-        }
+        tripstream::Trip trip;
+        tripstream::ReplyReader::Step step = reply.next(in, &trip);
+        if (step == tripstream::ReplyReader::More)
+            break;
 
-        if (nextBlockSize == 0xFFFF) {
+        if (step == tripstream::ReplyReader::End) {
             finished = true;
             QByteArray output;
             for (const QString &line : trips)
@@ -175,29 +137,12 @@ void TripPlanner::updateTableWidget()
             break;
         }
 
-        if (tcpSocket.bytesAvailable() < nextBlockSize)
-            break;
-
-        QDate date;
-        quint32 departureMs; // a QTime's bytes, read raw to print one out of range
-        quint16 duration;
-        quint8 changes;
-        QString trainType;
-
-        // As the book: no check of the stream status; a block too short
-        // for its fields reads on into the next one.
-        in >> date >> departureMs >> duration >> changes >> trainType;
-
         trips << QStringLiteral("%1 %2 %3 %4 %5")
-                     .arg(date.isValid()
-                              ? date.toString(QStringLiteral("yyyy-MM-dd"))
-                              : QStringLiteral("@null"))
-                     .arg(timeText(departureMs))
-                     .arg(duration)
-                     .arg(changes)
-                     .arg(withReplacement(trainType));
-
-        nextBlockSize = 0;
+                     .arg(tripstream::dateText(trip.date, null))
+                     .arg(tripstream::timeText(trip.departureMs, null))
+                     .arg(trip.duration)
+                     .arg(trip.changes)
+                     .arg(tripstream::withReplacement(trip.trainType));
     }
 }
 
@@ -205,7 +150,7 @@ void TripPlanner::connectionClosedByServer()
 {
     // Blocks that arrived together with the close may still be buffered.
     updateTableWidget();
-    if (nextBlockSize != 0xFFFF)
+    if (!reply.atEnd())
         fail(QStringLiteral("connection closed by server"));
     closeConnection();
 }
@@ -255,12 +200,7 @@ void TripPlanner::fail(const QString &reason)
 
 static int usage(const QString &msg)
 {
-    std::fprintf(stderr,
-                 "tripclient: %s\n"
-                 "usage: tripclient [--host H] [--port P] [--version 4.3|5.15] "
-                 "[--timeout-ms N] FROM TO DATE TIME FLAG\n",
-                 msg.toUtf8().constData());
-    return 2;
+    return tripstream::usage("tripclient", " FROM TO DATE TIME FLAG", msg);
 }
 
 int main(int argc, char *argv[])
@@ -268,16 +208,16 @@ int main(int argc, char *argv[])
     QCoreApplication app(argc, argv);
     std::signal(SIGPIPE, SIG_IGN);
 
-    QString host = QStringLiteral("127.0.0.1");
-    quint16 port = 6178;
-    int version = QDataStream::Qt_4_3;
-    int timeoutMs = 10000;
+    tripstream::Options o;
     QStringList positional;
 
     // Arguments are taken as UTF-8 whatever the locale.
+    QStringList args;
+    for (int i = 0; i < argc; ++i)
+        args << QString::fromUtf8(argv[i]);
     bool flagsDone = false;
-    for (int i = 1; i < argc; ++i) {
-        QString arg = QString::fromUtf8(argv[i]);
+    for (int i = 1; i < args.size(); ++i) {
+        const QString &arg = args[i];
         if (flagsDone || !arg.startsWith("--")) {
             positional << arg;
             continue;
@@ -286,72 +226,26 @@ int main(int argc, char *argv[])
             flagsDone = true;
             continue;
         }
-        QString value;
-        int eq = arg.indexOf('=');
-        if (eq > 0) {
-            value = arg.mid(eq + 1);
-            arg = arg.left(eq);
-        } else {
-            if (i + 1 >= argc)
-                return usage("missing value for " + arg);
-            value = QString::fromUtf8(argv[++i]);
-        }
-        bool ok = false;
-        if (arg == "--host") {
-            host = value;
-        } else if (arg == "--port") {
-            uint p = value.toUInt(&ok);
-            if (!ok || p == 0 || p > 65535)
-                return usage("bad --port " + value);
-            port = quint16(p);
-        } else if (arg == "--version") {
-            if (value == "4.3")
-                version = QDataStream::Qt_4_3;
-            else if (value == "5.15")
-                version = QDataStream::Qt_5_15;
-            else
-                return usage("--version must be 4.3 or 5.15");
-        } else if (arg == "--timeout-ms") {
-            timeoutMs = value.toInt(&ok);
-            if (!ok || timeoutMs <= 0)
-                return usage("bad --timeout-ms " + value);
-        } else {
-            return usage("unknown flag " + arg);
-        }
+        QString wrong = tripstream::parseFlag(args, &i, &o);
+        if (!wrong.isEmpty())
+            return usage(wrong);
     }
     if (positional.size() != 5)
         return usage("want 5 arguments: FROM TO DATE TIME FLAG");
 
     const QString null = QStringLiteral("@null");
-    QString from = positional[0] == null ? QString() : positional[0];
-    QString to = positional[1] == null ? QString() : positional[1];
-    // An empty argument is an empty, non-null QString.
-    if (positional[0].isEmpty())
-        from = QLatin1String("");
-    if (positional[1].isEmpty())
-        to = QLatin1String("");
+    QString from = tripstream::stringArg(positional[0]);
+    QString to = tripstream::stringArg(positional[1]);
 
     QDate date;
     if (positional[2] != null) {
-        // QDate::fromString rejects years before 1, which toString prints
-        // as "-0001"; parse [-]yyyy-MM-dd by hand so the two agree.
-        QRegularExpressionMatch m =
-            QRegularExpression(QStringLiteral("^(-?\\d{4,9})-(\\d\\d)-(\\d\\d)$"))
-                .match(positional[2]);
-        if (m.hasMatch())
-            date = QDate(m.captured(1).toInt(), m.captured(2).toInt(),
-                         m.captured(3).toInt());
+        date = tripstream::parseDate(positional[2]);
         if (!date.isValid())
             return usage("bad DATE " + positional[2] + " (want yyyy-MM-dd)");
     }
     QTime time;
     if (positional[3] != null) {
-        const char *formats[] = {"HH:mm:ss.zzz", "HH:mm:ss", "HH:mm"};
-        for (const char *format : formats) {
-            time = QTime::fromString(positional[3], QLatin1String(format));
-            if (time.isValid())
-                break;
-        }
+        time = tripstream::parseTime(positional[3]);
         if (!time.isValid())
             return usage("bad TIME " + positional[3]
                          + " (want HH:mm:ss.zzz or HH:mm)");
@@ -364,8 +258,8 @@ int main(int argc, char *argv[])
     else
         return usage("bad FLAG " + positional[4] + " (want D or A)");
 
-    TripPlanner planner(host, port, version, from, to, date, time, flag,
-                        timeoutMs);
+    TripPlanner planner(o.host, o.port, o.version, from, to, date, time, flag,
+                        o.timeoutMs);
     planner.connectToServer();
     return app.exec();
 }

@@ -44,7 +44,6 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QRadioButton>
-#include <QRegularExpression>
 #include <QTableWidget>
 #include <QTcpSocket>
 #include <QTime>
@@ -52,7 +51,8 @@
 #include <QVBoxLayout>
 
 #include <csignal>
-#include <cstdio>
+
+#include "tripstream.h"
 
 class TripPlanner : public QDialog
 {
@@ -85,7 +85,7 @@ private:
 
     QTcpSocket tcpSocket;
     QTimer timer;
-    quint16 nextBlockSize;
+    tripstream::ReplyReader reply;
     bool searching;
 
     QString host;
@@ -102,8 +102,9 @@ private:
 
 TripPlanner::TripPlanner(const QString &host, quint16 port, int version,
                          int timeoutMs, const QString &broken)
-    : nextBlockSize(0), searching(false), host(host), port(port),
-      version(version), timeoutMs(timeoutMs), broken(broken)
+    : reply(broken != QLatin1String("ignore-end")), searching(false),
+      host(host), port(port), version(version), timeoutMs(timeoutMs),
+      broken(broken)
 {
     setWindowTitle(tr("Trip Planner"));
 
@@ -189,19 +190,11 @@ bool TripPlanner::readForm(QString *from, QString *to, QDate *date,
                            QTime *time)
 {
     const QString null = QStringLiteral("@null");
-    *from = fromLineEdit->text() == null ? QString()
-                                          : QString(QLatin1String("")) + fromLineEdit->text();
-    *to = toLineEdit->text() == null ? QString()
-                                      : QString(QLatin1String("")) + toLineEdit->text();
+    *from = tripstream::stringArg(fromLineEdit->text());
+    *to = tripstream::stringArg(toLineEdit->text());
     *date = QDate();
     if (dateLineEdit->text() != null) {
-        // QDate::fromString rejects years before 1; parse [-]yyyy-MM-dd.
-        QRegularExpressionMatch m =
-            QRegularExpression(QStringLiteral("^(-?\\d{4,9})-(\\d\\d)-(\\d\\d)$"))
-                .match(dateLineEdit->text());
-        if (m.hasMatch())
-            *date = QDate(m.captured(1).toInt(), m.captured(2).toInt(),
-                          m.captured(3).toInt());
+        *date = tripstream::parseDate(dateLineEdit->text());
         if (!date->isValid()) {
             statusLabel->setText(tr("Error: bad date (want yyyy-MM-dd)"));
             return false;
@@ -209,13 +202,7 @@ bool TripPlanner::readForm(QString *from, QString *to, QDate *date,
     }
     *time = QTime();
     if (timeLineEdit->text() != null) {
-        const char *formats[] = {"HH:mm:ss.zzz", "HH:mm:ss", "HH:mm"};
-        for (const char *format : formats) {
-            *time = QTime::fromString(timeLineEdit->text(),
-                                      QLatin1String(format));
-            if (time->isValid())
-                break;
-        }
+        *time = tripstream::parseTime(timeLineEdit->text());
         if (!time->isValid()) {
             statusLabel->setText(tr("Error: bad time (want HH:mm:ss.zzz)"));
             return false;
@@ -235,34 +222,16 @@ void TripPlanner::connectToServer()
     searchButton->setEnabled(false);
     stopButton->setEnabled(true);
     statusLabel->setText(tr("Connecting to server..."));
-    nextBlockSize = 0;
+    reply.reset();
     timer.start(timeoutMs);
     tcpSocket.connectToHost(host, port);
 }
 
 void TripPlanner::sendRequest()
 {
-    QByteArray block;
-    QDataStream out(&block, QIODevice::WriteOnly);
-    out.setVersion(version);
-    out << quint16(0) << quint8('S') << from << to << date << time;
-    out << quint8(arrivalRadioButton->isChecked() ? 'A' : 'D');
-    out.device()->seek(0);
-    out << quint16(block.size() - sizeof(quint16));
-    tcpSocket.write(block);
+    quint8 flag = arrivalRadioButton->isChecked() ? 'A' : 'D';
+    tcpSocket.write(tripstream::requestBlock(version, from, to, date, time, flag));
     statusLabel->setText(tr("Sending request..."));
-}
-
-// timeText is a QTime's wire value as the table shows it: empty for the null
-// time, HH:mm:ss.zzz within the day, @ms(N) past it.
-static QString timeText(quint32 ms)
-{
-    if (ms == 0xFFFFFFFFu)
-        return QString();
-    if (ms >= 86400000u)
-        return QStringLiteral("@ms(%1)").arg(ms);
-    return QTime::fromMSecsSinceStartOfDay(int(ms))
-        .toString(QStringLiteral("HH:mm:ss.zzz"));
 }
 
 // shown is a train type as the table shows it: a lone surrogate as U+FFFD,
@@ -270,23 +239,7 @@ static QString timeText(quint32 ms)
 // technology, cannot hold U+0000).
 static QString shown(const QString &s)
 {
-    QString out;
-    out.reserve(s.size());
-    for (int i = 0; i < s.size(); ++i) {
-        const QChar c = s.at(i);
-        if (c.isHighSurrogate() && i + 1 < s.size()
-            && s.at(i + 1).isLowSurrogate()) {
-            out += c;
-            out += s.at(++i);
-        } else if (c.isSurrogate()) {
-            out += QChar(0xFFFD);
-        } else if (c.unicode() == 0) {
-            out += QChar(0x2400);
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    return tripstream::withReplacement(s).replace(QChar(0), QChar(0x2400));
 }
 
 void TripPlanner::updateTableWidget()
@@ -302,43 +255,27 @@ void TripPlanner::updateTableWidget()
     forever {
         int row = tableWidget->rowCount();
 
-        if (nextBlockSize == 0) {
-            if (tcpSocket.bytesAvailable() < qint64(sizeof(quint16)))
-                break;
-            in >> nextBlockSize;
-        }
+        tripstream::Trip trip;
+        tripstream::ReplyReader::Step step = reply.next(in, &trip);
+        if (step == tripstream::ReplyReader::More)
+            break;
 
-        if (nextBlockSize == 0xFFFF && broken != QLatin1String("ignore-end")) {
+        if (step == tripstream::ReplyReader::End) {
             closeConnection();
             statusLabel->setText(tr("Found %n trip(s)", "", row));
             break;
         }
 
-        if (tcpSocket.bytesAvailable() < nextBlockSize)
-            break;
-
-        QDate date;
-        quint32 departureMs; // a QTime's bytes, read raw to show one out of range
-        quint16 duration;
-        quint8 changes;
-        QString trainType;
-
-        // As the book: no check of the stream status.
-        in >> date >> departureMs >> duration >> changes >> trainType;
-
         tableWidget->setRowCount(row + 1);
         const QString fields[] = {
-            date.isValid() ? date.toString(QStringLiteral("yyyy-MM-dd"))
-                           : QString(),
-            timeText(departureMs),
-            QString::number(duration),
-            QString::number(changes),
-            shown(trainType),
+            tripstream::dateText(trip.date, QString()),
+            tripstream::timeText(trip.departureMs, QString()),
+            QString::number(trip.duration),
+            QString::number(trip.changes),
+            shown(trip.trainType),
         };
         for (int i = 0; i < 5; ++i)
             tableWidget->setItem(row, i, new QTableWidgetItem(fields[i]));
-
-        nextBlockSize = 0;
     }
 }
 
@@ -399,12 +336,7 @@ void TripPlanner::closeConnection()
 
 static int usage(const QString &msg)
 {
-    std::fprintf(stderr,
-                 "tripgui: %s\n"
-                 "usage: tripgui [--host H] [--port P] [--version 4.3|5.15] "
-                 "[--timeout-ms N]\n",
-                 msg.toUtf8().constData());
-    return 2;
+    return tripstream::usage("tripgui", "", msg);
 }
 
 int main(int argc, char *argv[])
@@ -412,10 +344,7 @@ int main(int argc, char *argv[])
     QApplication app(argc, argv);
     std::signal(SIGPIPE, SIG_IGN);
 
-    QString host = QStringLiteral("127.0.0.1");
-    quint16 port = 6178;
-    int version = QDataStream::Qt_4_3;
-    int timeoutMs = 10000;
+    tripstream::Options o;
 
     QString addr = QString::fromLocal8Bit(qgetenv("TRIPGUI_ADDR"));
     if (!addr.isEmpty()) {
@@ -424,45 +353,15 @@ int main(int argc, char *argv[])
         uint p = colon > 0 ? addr.mid(colon + 1).toUInt(&ok) : 0;
         if (!ok || p == 0 || p > 65535)
             return usage("bad TRIPGUI_ADDR " + addr + " (want host:port)");
-        host = addr.left(colon);
-        port = quint16(p);
+        o.host = addr.left(colon);
+        o.port = quint16(p);
     }
 
     const QStringList args = app.arguments();
     for (int i = 1; i < args.size(); ++i) {
-        QString arg = args[i];
-        QString value;
-        int eq = arg.indexOf('=');
-        if (eq > 0) {
-            value = arg.mid(eq + 1);
-            arg = arg.left(eq);
-        } else {
-            if (i + 1 >= args.size())
-                return usage("missing value for " + arg);
-            value = args[++i];
-        }
-        bool ok = false;
-        if (arg == "--host") {
-            host = value;
-        } else if (arg == "--port") {
-            uint p = value.toUInt(&ok);
-            if (!ok || p == 0 || p > 65535)
-                return usage("bad --port " + value);
-            port = quint16(p);
-        } else if (arg == "--version") {
-            if (value == "4.3")
-                version = QDataStream::Qt_4_3;
-            else if (value == "5.15")
-                version = QDataStream::Qt_5_15;
-            else
-                return usage("--version must be 4.3 or 5.15");
-        } else if (arg == "--timeout-ms") {
-            timeoutMs = value.toInt(&ok);
-            if (!ok || timeoutMs <= 0)
-                return usage("bad --timeout-ms " + value);
-        } else {
-            return usage("unknown flag " + arg);
-        }
+        QString wrong = tripstream::parseFlag(args, &i, &o);
+        if (!wrong.isEmpty())
+            return usage(wrong);
     }
 
     const QString broken = QString::fromLocal8Bit(qgetenv("TRIPGUI_BREAK"));
@@ -471,7 +370,7 @@ int main(int argc, char *argv[])
         return usage("bad TRIPGUI_BREAK " + broken
                      + " (want ignore-end or cut-ok)");
 
-    TripPlanner planner(host, port, version, timeoutMs, broken);
+    TripPlanner planner(o.host, o.port, o.version, o.timeoutMs, broken);
     planner.show();
     return app.exec();
 }
