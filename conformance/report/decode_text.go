@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ func (w *DecodeText) Session(s *pcap.Session, d *pcap.Decoded) []byte {
 				b = fmt.Appendf(b, "request[%d] ", m.Index)
 			}
 			b = w.request(b, &m.Request)
-			if err := m.Request.Validate(); err != nil && m.Err == nil {
+			if err := invalidRequest(d.Profile, &m.Request, m.Offset); err != nil && m.Err == nil {
 				b = append(b, "  invalid: "...)
 				b = append(b, err.Error()...)
 			}
@@ -92,6 +93,20 @@ func (w *DecodeText) Session(s *pcap.Session, d *pcap.Decoded) []byte {
 	b = append(b, '\n')
 	w.b = b
 	return b
+}
+
+// invalidRequest says why r, whose block starts at stream offset off in
+// profile p, is a request a conforming client must not send, naming the
+// stream offset of the field at fault; nil when it is valid.
+func invalidRequest(p wire.Profile, r *wire.Request, off int64) error {
+	err := p.ValidateRequest(r)
+	var de *wire.DecodeError
+	if !errors.As(err, &de) {
+		return err
+	}
+	at := *de
+	at.Offset += off + 2 // past the size field
+	return &at
 }
 
 // pad appends spaces to b, whose last n bytes are a field, up to width,
