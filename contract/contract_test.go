@@ -283,3 +283,24 @@ func TestMultiLineTrainType(t *testing.T) {
 		t.Errorf("half a trip, then ERROR: %+v", v)
 	}
 }
+
+// A violation's message stays bounded however long the lines are (a train
+// type of 32 K characters printed wrong, or cut).
+func TestViolationBounded(t *testing.T) {
+	trips := []wire.Trip{{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.Str(strings.Repeat("x", 32_000))}}
+	long := contract.TripLine(&trips[0])
+	for name, v := range map[string]*contract.Violation{
+		"wrong trip":  contract.CheckAnswer([]string{long[:len(long)-1], "END 1"}, 0, trips),
+		"extra":       contract.CheckAnswer([]string{long, "END 1", long}, 0, trips),
+		"missing":     contract.CheckAnswer(nil, 0, trips),
+		"cut taken":   contract.CheckFailed([]string{long, "END 1" + long}, 0, "the reply", trips),
+		"partial":     contract.CheckFailed([]string{long + "y", "ERROR x"}, 1, "the reply", trips),
+		"error first": contract.CheckAnswer([]string{"ERROR " + long}, 1, trips),
+	} {
+		if v == nil {
+			t.Errorf("%s: no violation", name)
+		} else if len(v.Msg) > 4096 {
+			t.Errorf("%s: %d bytes: %.300q", name, len(v.Msg), v.Msg)
+		}
+	}
+}

@@ -88,16 +88,16 @@ func printed(trips []wire.Trip, end bool) (lines []string, tripOf []int) {
 func CheckAnswer(lines []string, code int, trips []wire.Trip) *Violation {
 	exp, tripOf := printed(trips, true)
 	if len(lines) == 1 && IsErrorLine(lines[0]) {
-		return violation(ErrorOnValid, 0, "the client failed on a complete, valid reply of %d trips (exit %d): %s", len(trips), code, lines[0])
+		return violation(ErrorOnValid, 0, "the client failed on a complete, valid reply of %d trips (exit %d): %s", len(trips), code, clip(lines[0]))
 	}
 	for i := 0; i < max(len(exp), len(lines)); i++ {
 		switch {
 		case i >= len(lines):
 			return violation(MissingLines, -1, "the output stops after %d lines; line %d should be %s\n%s", len(lines), i+1, lineName(tripOf[i], len(trips), exp[i]), Show(lines))
 		case i >= len(exp):
-			return violation(ExtraLines, i, "%d lines printed after \"END %d\": line %d is %q\n%s", len(lines)-len(exp), len(trips), i+1, lines[i], Show(lines))
+			return violation(ExtraLines, i, "%d lines printed after \"END %d\": line %d is %s\n%s", len(lines)-len(exp), len(trips), i+1, quote(lines[i]), Show(lines))
 		case lines[i] != exp[i]:
-			msg := fmt.Sprintf("line %d is %s but the client printed\n      %q\n", i+1, lineName(tripOf[i], len(trips), exp[i]), lines[i])
+			msg := fmt.Sprintf("line %d is %s but the client printed\n      %s\n", i+1, lineName(tripOf[i], len(trips), exp[i]), quote(lines[i]))
 			if tripOf[i] < len(trips) {
 				if d := fieldDiff(lines[i], exp[i]); d != "" {
 					msg += "    " + d + "\n"
@@ -117,9 +117,9 @@ func CheckAnswer(lines []string, code int, trips []wire.Trip) *Violation {
 // lineName says what an expected line is: trip[i]'s line, or the END line.
 func lineName(i, n int, line string) string {
 	if i < n {
-		return fmt.Sprintf("trip[%d]: %q", i, line)
+		return fmt.Sprintf("trip[%d]: %s", i, quote(line))
 	}
-	return strconv.Quote(line)
+	return quote(line)
 }
 
 // fieldDiff names the first field of a trip line that differs.
@@ -135,7 +135,7 @@ func fieldDiff(got, want string) string {
 			wv = w[i]
 		}
 		if gv != wv {
-			return fmt.Sprintf("first difference in %s: want %q, got %q", n, wv, gv)
+			return fmt.Sprintf("first difference in %s: want %s, got %s", n, quote(wv), quote(gv))
 		}
 	}
 	return ""
@@ -160,7 +160,7 @@ func CheckFailed(lines []string, code int, what string, whole []wire.Trip) *Viol
 	}
 	switch {
 	case code == 0 && len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], "END"):
-		return violation(CutTakenWhole, len(lines)-1, "the client took %s for a complete answer: it printed %q and exited 0\n%s", what, lines[len(lines)-1], Show(lines))
+		return violation(CutTakenWhole, len(lines)-1, "the client took %s for a complete answer: it printed %s and exited 0\n%s", what, quote(lines[len(lines)-1]), Show(lines))
 	case errs == 0 && len(trips) > 0:
 		return violation(NoErrorLine, -1, "the client printed %s but no \"ERROR <reason>\" line on %s (exit %d)\n%s", plural(len(trips), "line", "lines"), what, code, Show(lines))
 	case errs == 0:
@@ -179,7 +179,7 @@ func CheckFailed(lines []string, code int, what string, whole []wire.Trip) *Viol
 				plural(len(trips), "trip line", "trip lines"), plural(len(whole), "trip block", "trip blocks"), what, i+1, Show(lines))
 		}
 		if l != exp[i] {
-			return violation(WrongPartial, i, "before ERROR the client printed line %d %q, which is not trip[%d] as sent, %q\n%s", i+1, l, tripOf[i], exp[i], Show(lines))
+			return violation(WrongPartial, i, "before ERROR the client printed line %d %s, which is not trip[%d] as sent, %s\n%s", i+1, quote(l), tripOf[i], quote(exp[i]), Show(lines))
 		}
 	}
 	if len(trips) > 0 && len(trips) < len(exp) {
@@ -187,9 +187,28 @@ func CheckFailed(lines []string, code int, what string, whole []wire.Trip) *Viol
 			plural(len(trips), "trip line", "trip lines"), plural(len(whole), "trip block", "trip blocks"), Show(lines))
 	}
 	if code == 0 {
-		return violation(ExitZeroOnError, len(lines)-1, "the client printed %q but exited 0; a failed search exits non-zero", lines[len(lines)-1])
+		return violation(ExitZeroOnError, len(lines)-1, "the client printed %s but exited 0; a failed search exits non-zero", quote(lines[len(lines)-1]))
 	}
 	return nil
+}
+
+// maxShown bounds each printed or expected line a message shows.
+const maxShown = 200
+
+// clip is s, cut to maxShown bytes with a count of its length.
+func clip(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	return s[:maxShown] + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// quote is s quoted as a Go string, cut to maxShown bytes first.
+func quote(s string) string {
+	if len(s) <= maxShown {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:maxShown]) + fmt.Sprintf("… (%d bytes)", len(s))
 }
 
 // plural is "1 line" or "2 lines".
@@ -213,11 +232,12 @@ func Show(lines []string) string {
 			fmt.Fprintf(&b, "    … %d more lines\n", len(lines)-i)
 			break
 		}
-		if len(l) > 200 {
-			l = l[:200] + fmt.Sprintf("… (%d bytes)", len(l))
+		q := strconv.Quote(l[:min(len(l), maxShown)])
+		fmt.Fprintf(&b, "    %3d: %s", i+1, q[1:len(q)-1])
+		if len(l) > maxShown {
+			fmt.Fprintf(&b, "… (%d bytes)", len(l))
 		}
-		q := strconv.Quote(l)
-		fmt.Fprintf(&b, "    %3d: %s\n", i+1, q[1:len(q)-1])
+		b.WriteByte('\n')
 	}
 	return b.String()
 }
