@@ -11,8 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
+	"github.com/tripcheck/tripcheck/internal/script"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -273,21 +272,18 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 		expect:    o.ExpectFail,
 		progress:  o.Progress,
 		retries:   o.Retries,
-		cmds:      clientCommands(),
-		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
-			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, t: env.T(), trace: traceOf(env.Values)}
-			env.Values[clientSessionKey{}] = s
-			env.Setenv("VARIANT", sc.Variant)
-			env.Setenv("SEED", strconv.FormatInt(seed, 10))
-			env.Setenv("TIMEOUT", su.timeout.String())
-			if p := su.fixedProfile(); p != 0 {
-				env.Setenv("PROFILE", p.String())
-			}
-			env.Defer(s.closeAll)
+		setup: func(st *script.State, sc *Scenario, seed int64, tr *Trace) ([]script.Cmd, func(), error) {
 			if why := su.stopped(); why != "" {
-				env.T().Skip(why)
+				return nil, nil, script.Skip(why)
 			}
-			return nil
+			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, trace: tr}
+			st.Setenv("VARIANT", sc.Variant)
+			st.Setenv("SEED", strconv.FormatInt(seed, 10))
+			st.Setenv("TIMEOUT", su.timeout.String())
+			if p := su.fixedProfile(); p != 0 {
+				st.Setenv("PROFILE", p.String())
+			}
+			return scriptCommands(clientCommandList(), s), s.closeAll, nil
 		},
 	}
 	results, err := cfg.run(ctx)

@@ -11,14 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
 	"github.com/tripcheck/tripcheck/check"
+	"github.com/tripcheck/tripcheck/internal/script"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
-
-type clientSessionKey struct{}
 
 // clientSession is the state of one client-suite script.
 type clientSession struct {
@@ -26,7 +23,6 @@ type clientSession struct {
 	sc      *Scenario
 	seed    int64
 	variant string
-	t       testscript.T
 	mu      sync.Mutex
 	runs    []*clientRun
 	cur     *clientRun
@@ -82,24 +78,14 @@ func (s *clientSession) closeAll() {
 	}
 }
 
-func csess(ts *testscript.TestScript) *clientSession {
-	return ts.Value(clientSessionKey{}).(*clientSession)
-}
-
-// skipError ends a scenario as skipped, not failed.
-type skipError struct{ msg string }
-
-func (e *skipError) Error() string { return e.msg }
-
-// fatal ends a script: skipped for a skipError, failed otherwise.
-func (s *clientSession) fatal(ts *testscript.TestScript, err error) {
-	var se *skipError
+// fatal is the error that ends a script; for a skip, the person at a
+// listen-mode client is told first.
+func (s *clientSession) fatal(err error) error {
+	var se *script.SkipError
 	if errors.As(err, &se) {
-		ts.Logf("skip: %s", se.msg)
-		s.tellSkip(se.msg)
-		s.t.Skip(se.msg)
+		s.tellSkip(se.Reason)
 	}
-	failErr(ts, err)
+	return err
 }
 
 // watcher reads what the client sends after its request, and how and when
@@ -159,16 +145,12 @@ func (w *watcher) sent() ([]byte, int) {
 // use.
 func ClientCommands() []Command { return commandDocs(clientCommandList()) }
 
-func clientCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	return commandMap(clientCommandList(), csess)
-}
-
 // current returns the run of the last search.
-func (s *clientSession) current(ts *testscript.TestScript) *clientRun {
+func (s *clientSession) current() (*clientRun, error) {
 	if s.cur == nil {
-		fatalf(ts, "no search yet: use search first")
+		return nil, script.Usagef("no search yet: use search first")
 	}
-	return s.cur
+	return s.cur, nil
 }
 
 const tripFieldsHelp = `trip fields, each [I.]key=value, for every trip or for trip I only:
@@ -185,15 +167,7 @@ func clientCommandList() []command[*clientSession] {
 				"default search changed by the fields; with --listen it asks the person at the client to search now (the\n" +
 				"fields are only a suggestion). It waits for the connection and reads the request block, within the step\n" +
 				"timeout (--wait for a person). A client that exits 89 skips the scenario.\n" + fieldsHelp,
-			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
-				values := DefaultRequest()
-				if err := ParseRequestFields(&values, args); err != nil {
-					fatalf(ts, "%v\n%s", err, fieldsHelp)
-				}
-				if _, err := s.search(ts.Logf, values); err != nil {
-					s.fatal(ts, err)
-				}
-			},
+			run: flagged(cmdSearch),
 		},
 		{
 			name:  "request",
@@ -202,11 +176,7 @@ func clientCommandList() []command[*clientSession] {
 				"encoding of the search the client was given, in the profile; with --listen, where the values are the\n" +
 				"person's, it must be a well-formed request in the profile: sizes, type 'S', even string lengths, a valid\n" +
 				"time, flag D or A, no byte left over.",
-			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
-				if err := s.checkRequest(ts.Logf, s.current(ts)); err != nil {
-					s.fatal(ts, err)
-				}
-			},
+			run: flagged(cmdRequest),
 		},
 		{
 			name: "serve",
@@ -222,48 +192,7 @@ func clientCommandList() []command[*clientSession] {
 				"keep-open. -stall sends nothing and keeps the connection open.\n" +
 				"A POINT is a byte offset or a place in the reply, optionally +N or -N: trip[2] (its first byte), end\n" +
 				"(the end marker), trip[1].date, trip[0].trainType (the middle of that field).\n" + tripFieldsHelp,
-			flags: func(fs *flag.FlagSet) {
-				fs.Int("trips", 3, "")
-				fs.String("variant", "", "")
-				fs.String("shape", "", "")
-				fs.String("every", "", "")
-				fs.String("split-at", "", "")
-				fs.Bool("per-block", false, "")
-				fs.Duration("delay", 0, "")
-				fs.Bool("other-profile", false, "")
-				fs.String("garbage", "", "")
-				fs.Bool("no-end", false, "")
-				fs.String("truncate", "", "")
-				fs.String("then", "close", "")
-				fs.Bool("stall", false, "")
-			},
-			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
-				spec := serveSpec{
-					trips:        intFlag(fs, "trips"),
-					fields:       args,
-					variant:      str(fs, "variant"),
-					shape:        str(fs, "shape"),
-					every:        str(fs, "every"),
-					splitAt:      str(fs, "split-at"),
-					perBlock:     boolFlag(fs, "per-block"),
-					delay:        durFlag(fs, "delay", 0),
-					otherProfile: boolFlag(fs, "other-profile"),
-					noEnd:        boolFlag(fs, "no-end"),
-					truncate:     str(fs, "truncate"),
-					then:         str(fs, "then"),
-					stall:        boolFlag(fs, "stall"),
-				}
-				if g := str(fs, "garbage"); g != "" {
-					b, err := hex.DecodeString(g)
-					if err != nil {
-						fatalf(ts, "-garbage: %v", err)
-					}
-					spec.garbage = b
-				}
-				if err := s.serve(ts.Logf, s.current(ts), spec); err != nil {
-					s.fatal(ts, err)
-				}
-			},
+			run: flagged(cmdServe),
 		},
 		{
 			name:  "output",
@@ -275,55 +204,14 @@ func clientCommandList() []command[*clientSession] {
 				"-either: one of the two, the trips being those served, read in the layout they were written in.\n" +
 				"Exit 89 skips the scenario. With --listen the output cannot be seen, so the scenario skips (\"needs\n" +
 				"--exec\"), or with -exec-only the check is left out and the scenario goes on.",
-			flags: func(fs *flag.FlagSet) {
-				fs.Bool("ok", false, "")
-				fs.Bool("fails", false, "")
-				fs.Bool("either", false, "")
-				fs.Bool("exec-only", false, "")
-			},
-			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
-				want := ""
-				for _, f := range []string{"ok", "fails", "either"} {
-					if boolFlag(fs, f) {
-						if want != "" {
-							fatalf(ts, "output: give one of -ok, -fails, -either")
-						}
-						want = f
-					}
-				}
-				if want == "" {
-					fatalf(ts, "usage: output -ok | -fails | -either [-exec-only]")
-				}
-				r := s.current(ts)
-				if s.suite.listen() {
-					msg := "needs --exec: the check of what the client prints"
-					if r.reply != nil && r.reply.complete && want == "ok" {
-						msg += fmt.Sprintf(" (it should show %d trips)", len(r.reply.trips))
-					} else if want == "fails" {
-						msg += " (it should show an error and no trip)"
-					}
-					if boolFlag(fs, "exec-only") {
-						ts.Logf("left out: %s", msg)
-						return
-					}
-					s.t.Skip(msg)
-				}
-				if err := s.checkOutput(ts.Logf, r, want); err != nil {
-					s.fatal(ts, err)
-				}
-			},
+			run: flagged(cmdOutput),
 		},
 		{
 			name:  "closes",
 			usage: "[-within D]",
 			doc: "closes requires the client to close its side of the connection (a FIN or an RST) within D (default the\n" +
 				"step timeout), and to have sent nothing after its request. With --exec a client that exits closes.",
-			flags: func(fs *flag.FlagSet) { fs.Duration("within", 0, "") },
-			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
-				if err := s.checkCloses(ts.Logf, s.current(ts), durFlag(fs, "within", s.suite.timeout)); err != nil {
-					s.fatal(ts, err)
-				}
-			},
+			run: flagged(cmdCloses),
 		},
 		{
 			name:  "sweep",
@@ -335,14 +223,135 @@ func clientCommandList() []command[*clientSession] {
 				"the answer must be exact.\n" +
 				"truncate: the reply closed inside trip[0].size, trip[1].date, trip[2].departure, trip[3].trainType and the\n" +
 				"end marker, one run each; the client must fail and print no trip.",
-			flags: func(fs *flag.FlagSet) {
-				fs.String("mode", "", "")
-				fs.Int("n", 4, "")
-				fs.Int("trips", 7, "")
-			},
-			run: runSweep,
+			run: flagged(cmdSweep),
 		},
 	}, moreClientCommands()...)
+}
+
+func cmdSearch(ctx context.Context, st *script.State, s *clientSession, f *noFlags, args []string) error {
+	values := DefaultRequest()
+	if err := ParseRequestFields(&values, args); err != nil {
+		return script.Usagef("%v\n%s", err, fieldsHelp)
+	}
+	_, err := s.search(st.Logf, values)
+	return s.fatal(err)
+}
+
+func cmdRequest(ctx context.Context, st *script.State, s *clientSession, f *noFlags, args []string) error {
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	return s.fatal(s.checkRequest(st.Logf, r))
+}
+
+// serveFlags are serve's flags.
+type serveFlags struct {
+	trips                                             int
+	variant, shape, every, splitAt, garbage, truncate string
+	then                                              string
+	perBlock, otherProfile, noEnd, stall              bool
+	delay                                             time.Duration
+}
+
+func (f *serveFlags) define(fs *flag.FlagSet) {
+	fs.IntVar(&f.trips, "trips", 3, "")
+	fs.StringVar(&f.variant, "variant", "", "")
+	fs.StringVar(&f.shape, "shape", "", "")
+	fs.StringVar(&f.every, "every", "", "")
+	fs.StringVar(&f.splitAt, "split-at", "", "")
+	fs.BoolVar(&f.perBlock, "per-block", false, "")
+	fs.DurationVar(&f.delay, "delay", 0, "")
+	fs.BoolVar(&f.otherProfile, "other-profile", false, "")
+	fs.StringVar(&f.garbage, "garbage", "", "")
+	fs.BoolVar(&f.noEnd, "no-end", false, "")
+	fs.StringVar(&f.truncate, "truncate", "", "")
+	fs.StringVar(&f.then, "then", "close", "")
+	fs.BoolVar(&f.stall, "stall", false, "")
+}
+
+func cmdServe(ctx context.Context, st *script.State, s *clientSession, f *serveFlags, args []string) error {
+	spec := serveSpec{
+		trips:        f.trips,
+		fields:       args,
+		variant:      f.variant,
+		shape:        f.shape,
+		every:        f.every,
+		splitAt:      f.splitAt,
+		perBlock:     f.perBlock,
+		delay:        max(f.delay, 0),
+		otherProfile: f.otherProfile,
+		noEnd:        f.noEnd,
+		truncate:     f.truncate,
+		then:         f.then,
+		stall:        f.stall,
+	}
+	if f.garbage != "" {
+		b, err := hex.DecodeString(f.garbage)
+		if err != nil {
+			return script.Usagef("-garbage: %v", err)
+		}
+		spec.garbage = b
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	return s.fatal(s.serve(st.Logf, r, spec))
+}
+
+// outputFlags are output's flags.
+type outputFlags struct{ ok, fails, either, execOnly bool }
+
+func (f *outputFlags) define(fs *flag.FlagSet) {
+	fs.BoolVar(&f.ok, "ok", false, "")
+	fs.BoolVar(&f.fails, "fails", false, "")
+	fs.BoolVar(&f.either, "either", false, "")
+	fs.BoolVar(&f.execOnly, "exec-only", false, "")
+}
+
+func cmdOutput(ctx context.Context, st *script.State, s *clientSession, f *outputFlags, args []string) error {
+	want := ""
+	for _, w := range []struct {
+		set  bool
+		name string
+	}{{f.ok, "ok"}, {f.fails, "fails"}, {f.either, "either"}} {
+		if w.set {
+			if want != "" {
+				return script.Usagef("give one of -ok, -fails, -either")
+			}
+			want = w.name
+		}
+	}
+	if want == "" {
+		return script.Usagef("give one of -ok, -fails, -either")
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	if s.suite.listen() {
+		msg := "needs --exec: the check of what the client prints"
+		if r.reply != nil && r.reply.complete && want == "ok" {
+			msg += fmt.Sprintf(" (it should show %d trips)", len(r.reply.trips))
+		} else if want == "fails" {
+			msg += " (it should show an error and no trip)"
+		}
+		if f.execOnly {
+			st.Logf("left out: %s", msg)
+			return nil
+		}
+		return script.Skip(msg)
+	}
+	return s.fatal(s.checkOutput(st.Logf, r, want))
+}
+
+func cmdCloses(ctx context.Context, st *script.State, s *clientSession, f *withinFlags, args []string) error {
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	return s.fatal(s.checkCloses(st.Logf, r, orDefault(f.within, s.suite.timeout)))
 }
 
 // search starts one search: the client connects and sends its request.
@@ -401,7 +410,7 @@ func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error
 		exited := r.proc.exited()
 		r.proc.kill()
 		if exited && r.proc.exitCode() == ExitNotImplemented {
-			return &skipError{"the client does not implement this search (exit 89)"}
+			return script.Skip("the client does not implement this search (exit 89)")
 		}
 		return fault(peerFinding("client/no-connection", "the client does not connect"), "%v\n    client: %s", err, r.proc.describe())
 	}
@@ -473,7 +482,7 @@ func acceptOne(ctx context.Context, ln net.Listener, d time.Duration, proc *clie
 func (s *clientSession) acceptListen(logf func(string, ...any), r *clientRun) error {
 	su := s.suite
 	if why := su.stopped(); why != "" {
-		return &skipError{why}
+		return script.Skip(why)
 	}
 	if su.prompt != nil {
 		su.prompt(Prompt{
@@ -487,7 +496,7 @@ func (s *clientSession) acceptListen(logf func(string, ...any), r *clientRun) er
 		// Nobody searched: not the client's failure.
 		why := fmt.Sprintf("no search reached %s within --wait %v: stopped waiting", su.ln.Addr(), su.wait)
 		su.stop(why)
-		return &skipError{why}
+		return script.Skip(why)
 	}
 	r.conn = conn
 	logf("client connected from %s", conn.RemoteAddr())
@@ -537,7 +546,7 @@ func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) err
 			}
 			if r.proc != nil {
 				if r.proc.wait(s.suite.ctx, 100*time.Millisecond) && r.proc.exitCode() == ExitNotImplemented {
-					return &skipError{"the client does not implement this search (exit 89)"}
+					return script.Skip("the client does not implement this search (exit 89)")
 				}
 				msg += "\n    client: " + r.proc.describe()
 			}
@@ -638,7 +647,7 @@ func (s *clientSession) checkOutput(logf func(string, ...any), r *clientRun, wan
 		logf("client stderr:\n%s", indentBlock("stderr", e))
 	}
 	if code == ExitNotImplemented {
-		return &skipError{"the client does not implement this search (exit 89)"}
+		return script.Skip("the client does not implement this search (exit 89)")
 	}
 	lines := printedLines(r.proc.stdout.Bytes())
 	logf("client printed:\n%s", showLines(lines))
@@ -722,11 +731,22 @@ func (s *clientSession) checkCloses(logf func(string, ...any), r *clientRun, wit
 	return nil
 }
 
-// runSweep runs the sweep command.
-func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
-	mode, n, ntrips := str(fs, "mode"), intFlag(fs, "n"), intFlag(fs, "trips")
+// sweepFlags are sweep's flags.
+type sweepFlags struct {
+	mode     string
+	n, trips int
+}
+
+func (f *sweepFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.mode, "mode", "", "")
+	fs.IntVar(&f.n, "n", 4, "")
+	fs.IntVar(&f.trips, "trips", 7, "")
+}
+
+func cmdSweep(ctx context.Context, st *script.State, s *clientSession, f *sweepFlags, args []string) error {
+	mode, n, ntrips := f.mode, f.n, f.trips
 	if len(args) != 0 {
-		fatalf(ts, "usage: sweep -mode split|random|truncate [-n N] [-trips N]")
+		return script.Usagef("sweep takes no arguments")
 	}
 	var specs []serveSpec
 	var want []string
@@ -763,10 +783,10 @@ func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, arg
 			want = append(want, "fails")
 		}
 	default:
-		fatalf(ts, "sweep: -mode %q: want split, random or truncate", mode)
+		return script.Usagef("-mode %q: want split, random or truncate", mode)
 	}
 	if s.suite.listen() {
-		s.t.Skip(fmt.Sprintf("needs --exec: %d runs of the client, each with its output checked", len(specs)))
+		return script.Skip(fmt.Sprintf("needs --exec: %d runs of the client, each with its output checked", len(specs)))
 	}
 	// The runs are independent (each its own client process and
 	// listener): a few at once, so that a sweep takes about as long as
@@ -810,18 +830,19 @@ func runSweep(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, arg
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			ts.Logf("run %d of %d:\n%s", i+1, len(specs), strings.TrimRight(logs[i].String(), "\n"))
-			var se *skipError
+			st.Logf("run %d of %d:\n%s", i+1, len(specs), strings.TrimRight(logs[i].String(), "\n"))
+			var se *script.SkipError
 			if errors.As(err, &se) {
-				s.fatal(ts, err)
+				return s.fatal(err)
 			}
 			if f, ok := findingOf(err); ok {
-				fail(ts, f, "run %d of %d: %v", i+1, len(specs), err)
+				return fault(f, "run %d of %d: %v", i+1, len(specs), err)
 			}
-			fatalf(ts, "run %d of %d: %v", i+1, len(specs), err)
+			return fmt.Errorf("run %d of %d: %v", i+1, len(specs), err)
 		}
-		ts.Logf("run %d of %d: %s: as required", i+1, len(specs), whats[i])
+		st.Logf("run %d of %d: %s: as required", i+1, len(specs), whats[i])
 	}
+	return nil
 }
 
 // sweepParallel is how many runs of a sweep run at once.

@@ -1,13 +1,13 @@
 package conformance
 
 import (
+	"context"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
+	"github.com/tripcheck/tripcheck/internal/script"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -23,30 +23,7 @@ func moreClientCommands() []command[*clientSession] {
 				"end marker; -silence sends nothing for D first; -fill-train makes trip[0]'s train type the longest a\n" +
 				"block can hold (a payload of 65 533 bytes in both profiles). The trip field train-hex=HEX is a train\n" +
 				"type of raw UTF-16 bytes (lone surrogates, U+0000).\n" + tripFieldsHelp,
-			flags: func(fs *flag.FlagSet) {
-				fs.Int("trips", 3, "")
-				fs.String("variant", "", "")
-				fs.String("then", "close", "")
-				fs.String("after", "", "")
-				fs.Duration("silence", 0, "")
-				fs.Bool("fill-train", false, "")
-			},
-			run: func(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
-				spec := serveSpec{
-					trips: intFlag(fs, "trips"), fields: args, variant: str(fs, "variant"),
-					then: str(fs, "then"), silence: durFlag(fs, "silence", 0), fillTrain: boolFlag(fs, "fill-train"),
-				}
-				if a := str(fs, "after"); a != "" {
-					b, err := hex.DecodeString(a)
-					if err != nil {
-						ts.Fatalf("-after: %v", err)
-					}
-					spec.after = b
-				}
-				if err := s.serve(ts.Logf, s.current(ts), spec); err != nil {
-					s.fatal(ts, err)
-				}
-			},
+			run: flagged(cmdAnswer),
 		},
 		{
 			name:  "search-refused",
@@ -54,23 +31,59 @@ func moreClientCommands() []command[*clientSession] {
 			doc: "search-refused runs the client (exec mode) with the default search at an address where nothing\n" +
 				"listens: it must print one line ERROR <reason> and no trip, and exit non-zero, within the step timeout.\n" +
 				"With --listen (alone or with --exec at a fixed address) it skips: a client there connects to tripcheck.",
-			run: runSearchRefused,
+			run: flagged(cmdSearchRefused),
 		},
 	}
 }
 
-func runSearchRefused(ts *testscript.TestScript, s *clientSession, fs *flag.FlagSet, args []string) {
+// answerFlags are answer's flags.
+type answerFlags struct {
+	trips                int
+	variant, then, after string
+	silence              time.Duration
+	fillTrain            bool
+}
+
+func (f *answerFlags) define(fs *flag.FlagSet) {
+	fs.IntVar(&f.trips, "trips", 3, "")
+	fs.StringVar(&f.variant, "variant", "", "")
+	fs.StringVar(&f.then, "then", "close", "")
+	fs.StringVar(&f.after, "after", "", "")
+	fs.DurationVar(&f.silence, "silence", 0, "")
+	fs.BoolVar(&f.fillTrain, "fill-train", false, "")
+}
+
+func cmdAnswer(ctx context.Context, st *script.State, s *clientSession, f *answerFlags, args []string) error {
+	spec := serveSpec{
+		trips: f.trips, fields: args, variant: f.variant,
+		then: f.then, silence: max(f.silence, 0), fillTrain: f.fillTrain,
+	}
+	if f.after != "" {
+		b, err := hex.DecodeString(f.after)
+		if err != nil {
+			return script.Usagef("-after: %v", err)
+		}
+		spec.after = b
+	}
+	r, err := s.current()
+	if err != nil {
+		return err
+	}
+	return s.fatal(s.serve(st.Logf, r, spec))
+}
+
+func cmdSearchRefused(ctx context.Context, st *script.State, s *clientSession, f *noFlags, args []string) error {
 	if s.suite.listen() {
-		s.t.Skip("needs --exec: the client is run with nothing listening at its address")
+		return script.Skip("needs --exec: the client is run with nothing listening at its address")
 	}
 	if s.suite.ln != nil {
 		// Exec mode at a fixed --listen address: the client connects
 		// there whatever it is told, and tripcheck listens there.
-		s.t.Skip("needs --exec without a fixed --listen address: the client cannot be sent where nothing listens")
+		return script.Skip("needs --exec without a fixed --listen address: the client cannot be sent where nothing listens")
 	}
 	addr, free, err := refusingAddr()
 	if err != nil {
-		ts.Fatalf("cannot find a free port: %v", err)
+		return fmt.Errorf("cannot find a free port: %v", err)
 	}
 	defer free()
 	values := DefaultRequest()
@@ -80,26 +93,27 @@ func runSearchRefused(ts *testscript.TestScript, s *clientSession, fs *flag.Flag
 	}
 	argv, err := s.suite.tmpl.Fill(searchVars(addr, &values, p))
 	if err != nil {
-		ts.Fatalf("%v", err)
+		return err
 	}
-	ts.Logf("$ %s   (nothing listens at %s)", quoteArgv(argv), addr)
+	st.Logf("$ %s   (nothing listens at %s)", quoteArgv(argv), addr)
 	proc, err := startProc(argv, []string{"TRIPCHECK_SCENARIO=" + s.sc.ID})
 	if err != nil {
-		ts.Fatalf("cannot start the client: %v", err)
+		return fmt.Errorf("cannot start the client: %v", err)
 	}
 	defer proc.kill()
 	start := time.Now()
 	if !proc.wait(s.suite.ctx, s.suite.timeout) {
-		fail(ts, Finding{Check: "client/no-exit", Summary: "the client did not give up on an address where nothing listens", Offset: -1},
+		return fault(Finding{Check: "client/no-exit", Summary: "the client did not give up on an address where nothing listens", Offset: -1},
 			"the client did not exit within %v with nothing listening at %s: killed\n    client: %s", s.suite.timeout, addr, proc.describe())
 	}
 	code := proc.exitCode()
 	if code == ExitNotImplemented {
-		s.t.Skip("the client does not implement this search (exit 89)")
+		return script.Skip("the client does not implement this search (exit 89)")
 	}
 	lines := printedLines(proc.stdout.Bytes())
-	ts.Logf("client exited %d after %v; printed:\n%s", code, time.Since(start).Round(time.Millisecond), showLines(lines))
+	st.Logf("client exited %d after %v; printed:\n%s", code, time.Since(start).Round(time.Millisecond), showLines(lines))
 	if err := checkFailure(lines, code, fmt.Sprintf("nothing listening at %s", addr), nil); err != nil {
-		fail(ts, Finding{Check: "client/refused-not-error", Summary: "the client did not report a refused connection as an error", Offset: -1}, "%v", err)
+		return fault(Finding{Check: "client/refused-not-error", Summary: "the client did not report a refused connection as an error", Offset: -1}, "%v", err)
 	}
+	return nil
 }

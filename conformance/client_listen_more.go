@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tripcheck/tripcheck/internal/script"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -121,7 +122,7 @@ func sameSearch(logf func(string, ...any), r *clientRun) error {
 		diff = append(diff, fmt.Sprintf("flag %c, not %c", d.Flag, a.Flag))
 	}
 	if len(diff) > 0 {
-		return &skipError{"the search made is not the one asked (" + strings.Join(diff, "; ") + "): this check needs that search"}
+		return script.Skip("the search made is not the one asked (" + strings.Join(diff, "; ") + "): this check needs that search")
 	}
 	logf("the search made is the one asked: %s", shortSearch(a))
 	return nil

@@ -1,21 +1,22 @@
 package conformance
 
 import (
+	"context"
 	"flag"
 	"io"
 
-	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/tripcheck/tripcheck/internal/script"
 )
 
-// command is one custom testscript command of a suite whose scripts keep
-// their state in an S (the server suite's *session, the client suite's
-// *clientSession).
+// command is one custom command of a suite whose scripts keep their state
+// in an S (the server suite's *session, the client suite's
+// *clientSession). Its run is a named function; see flagged for the
+// commands with flags.
 type command[S any] struct {
 	name  string
 	usage string // the arguments
 	doc   string // what it does
-	flags func(fs *flag.FlagSet)
-	run   func(ts *testscript.TestScript, s S, fs *flag.FlagSet, args []string)
+	run   func(ctx context.Context, st *script.State, s S, args []string) error
 }
 
 // Command documents one custom command, for --commands.
@@ -32,29 +33,44 @@ func commandDocs[S any](list []command[S]) []Command {
 	return out
 }
 
-// commandMap makes testscript commands of a suite's list: each parses its
-// flags (a usage message on error), refuses '!', and runs with the
-// script's state. Registering a name twice panics.
-func commandMap[S any](list []command[S], state func(ts *testscript.TestScript) S) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	m := map[string]func(ts *testscript.TestScript, neg bool, args []string){}
-	for _, c := range list {
-		if m[c.name] != nil {
-			panic("conformance: command " + c.name + " registered twice")
+// flagSet is the typed flags of a command: define registers each field as
+// a flag, with its default.
+type flagSet[F any] interface {
+	*F
+	define(fs *flag.FlagSet)
+}
+
+// flagged makes the run of a command whose named function takes its typed
+// flags: the flags are parsed from the arguments first (a flag that does
+// not parse is a usage error), and the function gets the arguments left.
+func flagged[S, F any, PF flagSet[F]](run func(ctx context.Context, st *script.State, s S, f PF, args []string) error) func(context.Context, *script.State, S, []string) error {
+	return func(ctx context.Context, st *script.State, s S, args []string) error {
+		f := PF(new(F))
+		fs := flag.NewFlagSet("", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		f.define(fs)
+		if err := fs.Parse(args); err != nil {
+			return script.Usagef("%v", err)
 		}
-		m[c.name] = func(ts *testscript.TestScript, neg bool, args []string) {
-			if neg {
-				fatalf(ts, "%s does not support '!'", c.name)
-			}
-			fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			if c.flags != nil {
-				c.flags(fs)
-			}
-			if err := fs.Parse(args); err != nil {
-				fatalf(ts, "usage: %s %s\n%s", c.name, c.usage, c.doc)
-			}
-			c.run(ts, state(ts), fs, fs.Args())
-		}
+		return run(ctx, st, s, f, fs.Args())
 	}
-	return m
+}
+
+// noFlags are the flags of a command that has none: any flag is a usage
+// error.
+type noFlags struct{}
+
+func (*noFlags) define(*flag.FlagSet) {}
+
+// scriptCommands binds a suite's commands to the state s of one script
+// run, for the script engine.
+func scriptCommands[S any](list []command[S], s S) []script.Cmd {
+	out := make([]script.Cmd, 0, len(list))
+	for _, c := range list {
+		out = append(out, script.Cmd{Name: c.name, Usage: c.usage, Doc: c.doc,
+			Run: func(ctx context.Context, st *script.State, args []string) error {
+				return c.run(ctx, st, s, args)
+			}})
+	}
+	return out
 }

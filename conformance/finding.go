@@ -3,9 +3,6 @@ package conformance
 import (
 	"errors"
 	"fmt"
-	"sync"
-
-	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/wire"
@@ -18,91 +15,20 @@ import (
 // them under it.
 type Finding = check.Finding
 
-// findings collects what the checks of one scenario run found; the runner
-// copies them into the scenario's Result.
-type findings struct {
-	mu   sync.Mutex
-	list []Finding
-}
-
-func (fs *findings) add(f Finding) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.list = append(fs.list, f)
-}
-
-func (fs *findings) all() []Finding {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return append([]Finding(nil), fs.list...)
-}
-
-type findingsKey struct{}
-
-// fail ends the script's current step with a failure caused by f: f is
-// recorded for the report's causes, and the message (which may say more
-// than f.Summary: expected and actual, a hex window) goes to the log.
-// Every check that fails because of the peer calls fail, not ts.Fatalf;
-// ts.Fatalf stays for errors in the script itself.
-func fail(ts *testscript.TestScript, f Finding, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if st := stateOf(ts); st != nil {
-		st.findings.add(f)
-		st.setMessage(msg)
-	}
-	ts.Fatalf("%s", msg)
-}
-
-// scriptState is what the runner keeps of one script run for its report:
-// the findings of its checks, and the message of the command that failed
-// it, said by that command (never read back from the log).
-type scriptState struct {
-	findings findings
-	mu       sync.Mutex
-	message  string
-	level    Level
-}
-
-func (st *scriptState) setMessage(msg string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.message = msg
-}
-
-func (st *scriptState) failMessage() string {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.message
-}
-
-func stateOf(ts *testscript.TestScript) *scriptState {
-	st, _ := ts.Value(findingsKey{}).(*scriptState)
-	return st
-}
-
-// fatalf ends the script's current step with a failure that is no peer's
-// fault (a script error, a setup failure): it has no finding, only its
-// message. It stands for ts.Fatalf in every command.
-func fatalf(ts *testscript.TestScript, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if st := stateOf(ts); st != nil {
-		st.setMessage(msg)
-	}
-	ts.Fatalf("%s", msg)
-}
-
-// must is the verb of a requirement at the scenario's level: "must" for a
-// MUST scenario, "should" for a SHOULD one, so that a SHOULD failure never
+// must is the verb of a requirement at level: "must" for a MUST
+// scenario, "should" for a SHOULD one, so that a SHOULD failure never
 // says "must".
-func must(ts *testscript.TestScript) string {
-	if st := stateOf(ts); st != nil && st.level == Should {
+func must(level Level) string {
+	if level == Should {
 		return "should"
 	}
 	return "must"
 }
 
-// faultError is an error caused by the peer, carrying its Finding, for
-// checks that return errors rather than end the script (the client suite's).
+// faultError is an error caused by the peer, carrying its Finding: every
+// check that fails because of the peer returns one (see fault), and the
+// runner records its Finding for the report's causes. Any other error of
+// a command is no peer's fault (a script error, a setup failure).
 type faultError struct {
 	f   Finding
 	msg string
@@ -111,7 +37,8 @@ type faultError struct {
 func (e *faultError) Error() string { return e.msg }
 
 // fault makes a faultError: f for the report's causes, the message for
-// the log.
+// the log (it may say more than f.Summary: expected and actual, a hex
+// window).
 func fault(f Finding, format string, args ...any) error {
 	return &faultError{f: f, msg: fmt.Sprintf(format, args...)}
 }
@@ -123,15 +50,6 @@ func findingOf(err error) (Finding, bool) {
 		return fe.f, true
 	}
 	return Finding{}, false
-}
-
-// failErr ends the script with err: a failure with a finding if err
-// carries one (see fault), else a failure of the script.
-func failErr(ts *testscript.TestScript, err error) {
-	if f, ok := findingOf(err); ok {
-		fail(ts, f, "%v", err)
-	}
-	fatalf(ts, "%v", err)
 }
 
 // noPlace is the Offset of a finding that has no place in a stream.

@@ -31,7 +31,8 @@ const (
 	Flaky Status = "flaky"
 )
 
-// Scenario is one check: a testscript file and what it claims.
+// Scenario is one check: a script (a .txtar file, run by internal/script)
+// and what it claims.
 type Scenario struct {
 	// ID names the scenario: "framing/split-size", with a variant suffix
 	// where it runs as several ("valid/ascii/fragmented").

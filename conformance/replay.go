@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/tripcheck/tripcheck/check"
@@ -316,47 +314,6 @@ func orNone(s string) string {
 		return "none"
 	}
 	return "in " + s
-}
-
-// TestReplay replays the capture in file to the server at addr inside go
-// test, one subtest per session: a session whose live reply differs from
-// the captured one fails its subtest with the explanation; a session that
-// cannot be replayed is skipped with the reason.
-func TestReplay(t *testing.T, file, addr string, o ReplayOptions) *Report {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatalf("conformance: %v", err)
-	}
-	defer f.Close()
-	if o.Source == "" {
-		o.Source = file
-	}
-	ctx := context.Background()
-	if dl, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl)
-		defer cancel()
-	}
-	rep, info, err := Replay(ctx, f, addr, o)
-	if err != nil {
-		t.Fatalf("conformance: replay %s: %v", file, err)
-	}
-	for _, n := range info.Notes {
-		t.Logf("capture note: %v", n)
-	}
-	t.Logf("replay of %s against %s: %d sessions", file, addr, len(rep.Results))
-	for _, r := range rep.Results {
-		t.Run(r.ID, func(t *testing.T) {
-			switch r.Status {
-			case Skip:
-				t.Skip(r.Message)
-			case Fail:
-				t.Errorf("%s\nRequirement: %s\n%s\n%s", r.ID, r.Requirement, r.Message, r.Log)
-			}
-		})
-	}
-	return rep
 }
 
 // ReadSessions reads the Trip sessions of a capture into memory, for

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -141,17 +139,6 @@ func (sameCount) Trips(r *wire.Request) []wire.Trip {
 		trips[i].Duration++
 	}
 	return trips
-}
-
-func TestReplayInGoTest(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "book.pcapng")
-	if err := os.WriteFile(path, bookCapture(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rep := TestReplay(t, path, startServer(t), ReplayOptions{})
-	if len(rep.Results) != 3 {
-		t.Errorf("%d results", len(rep.Results))
-	}
 }
 
 func TestReplayUnreachable(t *testing.T) {

@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/tripcheck/tripcheck/internal/script"
 )
 
 // runConfig is what the engine needs to run scripts of one suite; the suite
@@ -32,9 +28,12 @@ type runConfig struct {
 	// retries is how many times a failed time-dependent scenario runs
 	// again (--retries); a fail then a pass is Flaky.
 	retries int
-	cmds    map[string]func(ts *testscript.TestScript, neg bool, args []string)
-	// setup prepares a script's environment and state.
-	setup func(env *testscript.Env, sc *Scenario, seed int64) error
+	// setup prepares the run of scenario sc: its environment in st, its
+	// state, and returns the suite's commands bound to that state and
+	// the function that closes its connections and processes (on
+	// Ctrl-C, and when the script ends). A *script.SkipError skips the
+	// scenario.
+	setup func(st *script.State, sc *Scenario, seed int64, tr *Trace) (cmds []script.Cmd, closeAll func(), err error)
 }
 
 // selectScenarios applies --run and --skip: a scenario runs if it matches a
@@ -66,11 +65,7 @@ func scenarioSeed(seed int64, id string) int64 {
 	return seed ^ int64(h.Sum64()>>1)
 }
 
-// fileName is the on-disk name of a scenario's script: testscript names a
-// run after its file.
-func fileName(id string) string { return strings.ReplaceAll(id, "/", "~") + ".txtar" }
-
-// run runs the scenarios with testscript.RunT and returns their results in
+// run runs the scenarios with the script engine and returns their results in
 // scenario order. The scenarios that may take longest start first (the
 // longest waits, then those that make many connections or paced writes,
 // then the other time-dependent ones), so that the run takes about as long
@@ -149,91 +144,104 @@ func (c *runConfig) retry(ctx context.Context, r Result, i int) bool {
 	return r.Status == Fail && !r.Interrupted && c.scenarios[i].Timed && r.Retries < c.retries && ctx.Err() == nil
 }
 
-// runSome runs the scenarios of the indices, in that order, and gives each
-// result to done as it finishes.
+// runSome runs the scenarios of the indices, in that order, at most
+// c.parallel at once, and gives each result to done as it finishes (one
+// call at a time).
 func (c *runConfig) runSome(ctx context.Context, indices []int, done func(int, Result)) error {
-	if len(indices) == 0 {
-		return nil
-	}
-	dir, err := os.MkdirTemp("", "tripcheck-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	byName := map[string]int{}
-	var files []string
+	seen := map[string]bool{}
 	for _, i := range indices {
-		sc := &c.scenarios[i]
-		name := fileName(sc.ID)
-		if _, dup := byName[strings.TrimSuffix(name, ".txtar")]; dup {
-			return fmt.Errorf("scenario %s twice", sc.ID)
+		id := c.scenarios[i].ID
+		if seen[id] {
+			return fmt.Errorf("scenario %s twice", id)
 		}
-		byName[strings.TrimSuffix(name, ".txtar")] = i
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, sc.Script, 0o644); err != nil {
-			return err
+		seen[id] = true
+	}
+	parallel := max(c.parallel, 1)
+	sem := make(chan struct{}, parallel)
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex // done is called one at a time
+	)
+	finished := func(i int, r Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		done(i, c.finish(&c.scenarios[i], r))
+	}
+	for _, i := range indices {
+		if ctx.Err() == nil {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
 		}
-		files = append(files, p)
+		if ctx.Err() != nil {
+			finished(i, Result{Status: Skip, Interrupted: true, Message: "not run: interrupted"})
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := c.runOne(ctx, &c.scenarios[i])
+			<-sem
+			finished(i, r)
+		}()
 	}
-	parallel := c.parallel
-	if parallel <= 0 {
-		parallel = 1
+	wg.Wait()
+	return nil
+}
+
+// runOne runs the script of one scenario and makes its result: a pass, a
+// skip (a *script.SkipError), or a failure, with the finding of the error
+// that failed it when the peer's fault caused it.
+func (c *runConfig) runOne(ctx context.Context, sc *Scenario) Result {
+	st := script.NewState()
+	tr := new(Trace).begin()
+	start := time.Now()
+	err := c.runScript(ctx, st, sc, tr)
+	res := Result{Status: Pass, Duration: time.Since(start), Log: st.Log(), Wire: tr.Events()}
+	var (
+		skip  *script.SkipError
+		usage *script.UsageError
+	)
+	switch {
+	case err == nil:
+	case errors.As(err, &skip):
+		res.Status, res.Message = Skip, skip.Reason
+	case errors.As(err, &usage):
+		res.Status, res.Message = Fail, "error in the script: "+usage.Err.Error()
+	default:
+		res.Status, res.Message = Fail, err.Error()
+		if f, ok := findingOf(err); ok {
+			res.Findings = []Finding{f}
+		}
+		if res.Message == "" {
+			res.Message = "the script failed (see its log)"
+		}
 	}
-	root := &rootT{
-		ctx:     ctx,
-		sem:     make(chan struct{}, parallel),
-		verbose: c.verbose,
-		byName:  byName,
-		done: func(st *scriptT, r Result) {
-			sc := &c.scenarios[st.index]
-			r.Log = cleanLog(r.Log, dir, sc.ID, st.envLines)
-			done(st.index, c.finish(sc, r))
-		},
+	if ctx.Err() != nil && res.Status != Pass {
+		// Cut short by Ctrl-C: no verdict.
+		res.Status, res.Interrupted, res.Findings = Skip, true, nil
+		res.Message = "interrupted"
 	}
-	stop := context.AfterFunc(ctx, root.interrupt)
-	defer stop()
-	work, err := os.MkdirTemp(dir, "work-")
+	return res
+}
+
+// runScript sets up one scenario's run and runs its script. On Ctrl-C
+// the steps in flight end at once: their connections and processes
+// close.
+func (c *runConfig) runScript(ctx context.Context, st *script.State, sc *Scenario, tr *Trace) error {
+	cmds, closeAll, err := c.setup(st, sc, scenarioSeed(c.seed, sc.ID), tr)
+	if closeAll != nil {
+		stop := context.AfterFunc(ctx, closeAll)
+		defer func() {
+			stop()
+			closeAll()
+		}()
+	}
 	if err != nil {
 		return err
 	}
-	p := testscript.Params{
-		Files:       files,
-		WorkdirRoot: work,
-		Cmds:        c.cmds,
-		Setup: func(env *testscript.Env) error {
-			st, ok := env.T().(*scriptT)
-			if !ok {
-				return errors.New("scripts run only under the conformance runner")
-			}
-			sc := &c.scenarios[st.index]
-			st.state.level = sc.Level
-			env.Values[findingsKey{}] = &st.state
-			env.Values[traceKey{}] = st.trace.begin()
-			if err := c.setup(env, sc, scenarioSeed(c.seed, sc.ID)); err != nil {
-				return err
-			}
-			// What testscript prints of the environment with -v is
-			// left out of the log: it is the engine's, not the check's.
-			st.envLines = map[string]bool{"WORK": true}
-			for _, v := range env.Vars {
-				name, _, _ := strings.Cut(v, "=")
-				st.envLines[name] = true
-			}
-			// A step in flight ends at once on Ctrl-C: its connections
-			// and processes close.
-			for _, v := range env.Values {
-				if cl, ok := v.(interface{ closeAll() }); ok {
-					root.onInterrupt(st, cl.closeAll)
-				}
-			}
-			return nil
-		},
-		RequireUniqueNames: true,
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		p.Deadline = dl
-	}
-	return root.runAll(p)
+	return script.NewEngine(cmds).Run(ctx, st, sc.ID, sc.Script, c.verbose)
 }
 
 // finish completes a result from its scenario and the run's settings.
@@ -244,212 +252,3 @@ func (c *runConfig) finish(sc *Scenario, r Result) Result {
 	r.DurationMS = float64(r.Duration.Microseconds()) / 1000
 	return r
 }
-
-// cleanLog makes a script's log name its scenario, never its temporary
-// file: it drops testscript's WORK line, the temporary directory, and the
-// environment testscript lists first with -v (NAME=value lines of the
-// names in env, then a blank line), and writes the file name as the
-// scenario ID.
-func cleanLog(log, dir, id string, env map[string]bool) string {
-	log = strings.ReplaceAll(log, dir+string(filepath.Separator), "")
-	log = strings.ReplaceAll(log, fileName(id), id)
-	lines := strings.Split(log, "\n")
-	if len(env) > 0 {
-		// The environment block comes first and ends with a blank line.
-		i := 0
-		for i < len(lines) {
-			name, _, ok := strings.Cut(strings.TrimSpace(lines[i]), "=")
-			if !ok || !env[name] {
-				break
-			}
-			i++
-		}
-		if i > 0 && i < len(lines) && strings.TrimSpace(lines[i]) == "" {
-			lines = lines[i+1:]
-		}
-	}
-	var out []string
-	for _, line := range lines {
-		if !strings.HasPrefix(strings.TrimSpace(line), "WORK=") {
-			out = append(out, line)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
-// rootT is the testscript.T of a whole run: it runs each script's T in a
-// goroutine, at most cap(sem) at once.
-type rootT struct {
-	ctx     context.Context
-	sem     chan struct{}
-	verbose bool
-	byName  map[string]int
-	done    func(*scriptT, Result)
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	fatal   string
-	// closers end the steps in flight of each running script.
-	closers map[*scriptT][]func()
-}
-
-// onInterrupt registers f to end st's steps in flight on Ctrl-C.
-func (r *rootT) onInterrupt(st *scriptT, f func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closers == nil {
-		r.closers = map[*scriptT][]func(){}
-	}
-	r.closers[st] = append(r.closers[st], f)
-	if r.ctx.Err() != nil {
-		go f()
-	}
-}
-
-// interrupt ends the steps in flight of every running script.
-func (r *rootT) interrupt() {
-	r.mu.Lock()
-	var fs []func()
-	for _, list := range r.closers {
-		fs = append(fs, list...)
-	}
-	r.mu.Unlock()
-	for _, f := range fs {
-		f()
-	}
-}
-
-func (r *rootT) runAll(p testscript.Params) (err error) {
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		testscript.RunT(r, p)
-	}()
-	<-finished
-	r.wg.Wait()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fatal != "" {
-		return errors.New(r.fatal)
-	}
-	return nil
-}
-
-func (r *rootT) Skip(args ...any) { r.Fatal(args...) }
-func (r *rootT) Fatal(args ...any) {
-	r.mu.Lock()
-	r.fatal = fmt.Sprint(args...)
-	r.mu.Unlock()
-	runtime.Goexit()
-}
-func (r *rootT) Parallel()       {}
-func (r *rootT) Log(args ...any) {}
-func (r *rootT) FailNow()        { r.Fatal("failed") }
-func (r *rootT) Verbose() bool   { return r.verbose }
-
-// Run starts one script once a slot is free.
-func (r *rootT) Run(name string, f func(testscript.T)) {
-	index, ok := r.byName[name]
-	if !ok {
-		r.Fatal("no scenario for script " + name)
-	}
-	st := &scriptT{name: name, index: index, verbose: r.verbose}
-	if r.ctx.Err() == nil {
-		select {
-		case r.sem <- struct{}{}:
-		case <-r.ctx.Done():
-		}
-	}
-	if r.ctx.Err() != nil {
-		r.done(st, Result{Status: Skip, Interrupted: true, Message: "not run: interrupted"})
-		return
-	}
-	r.wg.Add(1)
-	go func() {
-		start := time.Now()
-		defer func() {
-			<-r.sem
-			res := Result{Status: Pass, Duration: time.Since(start), Log: st.log.String(), Findings: st.state.findings.all(), Wire: st.trace.Events()}
-			switch {
-			case st.failed:
-				res.Status, res.Message = Fail, st.state.failMessage()
-				if res.Message == "" {
-					res.Message = "the script failed (see its log)"
-				}
-			case st.skipped:
-				res.Status, res.Message = Skip, st.skipMsg
-			}
-			if rec := st.panicked; rec != nil {
-				res.Status, res.Message = Fail, fmt.Sprintf("internal error: %v", rec)
-			}
-			if r.ctx.Err() != nil && res.Status != Pass {
-				// Cut short by Ctrl-C: no verdict.
-				res.Status, res.Interrupted, res.Findings = Skip, true, nil
-				res.Message = "interrupted"
-			}
-			r.mu.Lock()
-			delete(r.closers, st)
-			r.mu.Unlock()
-			r.done(st, res)
-			r.wg.Done()
-		}()
-		st.run(f)
-	}()
-}
-
-// scriptT is the testscript.T of one script.
-type scriptT struct {
-	name     string
-	index    int // of the scenario in the run's list
-	verbose  bool
-	mu       sync.Mutex
-	log      strings.Builder
-	failed   bool
-	skipped  bool
-	skipMsg  string
-	panicked any
-	// state is what the script's checks found and said (see fail).
-	state scriptState
-	// envLines are the script's environment as testscript lists it.
-	envLines map[string]bool
-	trace    Trace // the wire trace (see Trace)
-}
-
-// run calls f, which ends by returning or by runtime.Goexit (FailNow, Skip).
-func (t *scriptT) run(f func(testscript.T)) {
-	defer func() {
-		if rec := recover(); rec != nil {
-			t.panicked = rec
-		}
-	}()
-	f(t)
-}
-
-func (t *scriptT) Skip(args ...any) {
-	t.mu.Lock()
-	t.skipped, t.skipMsg = true, strings.TrimSpace(fmt.Sprintln(args...))
-	t.mu.Unlock()
-	runtime.Goexit()
-}
-
-func (t *scriptT) Fatal(args ...any) {
-	t.Log(args...)
-	t.FailNow()
-}
-
-func (t *scriptT) Parallel() {}
-
-func (t *scriptT) Log(args ...any) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.log.WriteString(fmt.Sprintln(args...))
-}
-
-func (t *scriptT) FailNow() {
-	t.mu.Lock()
-	t.failed = true
-	t.mu.Unlock()
-	runtime.Goexit()
-}
-
-func (t *scriptT) Run(name string, f func(testscript.T)) { f(t) }
-func (t *scriptT) Verbose() bool                         { return t.verbose }

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
+	"github.com/tripcheck/tripcheck/internal/script"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -140,10 +139,9 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 		expect:    o.ExpectFail,
 		progress:  o.Progress,
 		retries:   o.Retries,
-		cmds:      serverCommands(),
-		setup: func(env *testscript.Env, sc *Scenario, seed int64) error {
+		setup: func(st *script.State, sc *Scenario, seed int64, tr *Trace) ([]script.Cmd, func(), error) {
 			if sc.Golden && o.Golden == nil {
-				env.T().Skip("golden scenario: run with --golden book")
+				return nil, nil, script.Skip("golden scenario: run with --golden book")
 			}
 			s := &session{
 				target:  o.Target,
@@ -151,19 +149,17 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 				timeout: o.timeout(),
 				seed:    seed,
 				variant: sc.Variant,
+				level:   sc.Level,
 				golden:  o.Golden,
-				t:       env.T(),
 				peers:   map[string]*peer{},
-				trace:   traceOf(env.Values),
+				trace:   tr,
 			}
-			env.Values[sessionKey{}] = s
-			env.Setenv("TARGET", o.Target)
-			env.Setenv("PROFILE", profile.String())
-			env.Setenv("VARIANT", sc.Variant)
-			env.Setenv("SEED", strconv.FormatInt(seed, 10))
-			env.Setenv("TIMEOUT", o.timeout().String())
-			env.Defer(s.closeAll)
-			return nil
+			st.Setenv("TARGET", o.Target)
+			st.Setenv("PROFILE", profile.String())
+			st.Setenv("VARIANT", sc.Variant)
+			st.Setenv("SEED", strconv.FormatInt(seed, 10))
+			st.Setenv("TIMEOUT", o.timeout().String())
+			return scriptCommands(serverCommandList(), s), s.closeAll, nil
 		},
 	}
 	results, err := cfg.run(ctx)

@@ -11,14 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
 	"github.com/tripcheck/tripcheck/check"
+	"github.com/tripcheck/tripcheck/internal/script"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
-
-type sessionKey struct{}
 
 // session is the state of one server-suite script: its settings and the
 // connections it has open, by name.
@@ -28,8 +25,8 @@ type session struct {
 	timeout time.Duration
 	seed    int64
 	variant string
+	level   Level // the scenario's: a SHOULD failure says "should"
 	golden  GoldenFunc
-	t       testscript.T // the script's, to skip from a command
 	mu      sync.Mutex
 	peers   map[string]*peer
 	trace   *Trace // the wire trace: wrap a conn with trace.Conn where it is used
@@ -55,10 +52,6 @@ func (s *session) closeAll() {
 	}
 }
 
-func sess(ts *testscript.TestScript) *session {
-	return ts.Value(sessionKey{}).(*session)
-}
-
 // dial opens a connection to the target within the step timeout.
 func (s *session) dial(ctx context.Context) (*net.TCPConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -74,122 +67,150 @@ func (s *session) dial(ctx context.Context) (*net.TCPConn, error) {
 }
 
 // get returns the named peer, dialling it if asked to and not yet open.
-func (s *session) get(ts *testscript.TestScript, name string, dial bool) *peer {
+func (s *session) get(ctx context.Context, st *script.State, name string, dial bool) (*peer, error) {
 	s.mu.Lock()
 	p := s.peers[name]
 	s.mu.Unlock()
 	if p != nil {
-		return p
+		return p, nil
 	}
 	if !dial {
-		fatalf(ts, "no connection %q: dial or send first", name)
+		return nil, script.Usagef("no connection %q: dial or send first", name)
 	}
-	c, err := s.dial(context.Background())
+	c, err := s.dial(ctx)
 	if err != nil {
-		fail(ts, connectFinding, "%v", err)
+		return nil, fault(connectFinding, "%v", err)
 	}
-	ts.Logf("dialled %s: %s -> %s", name, c.LocalAddr(), c.RemoteAddr())
+	st.Logf("dialled %s: %s -> %s", name, c.LocalAddr(), c.RemoteAddr())
 	p = &peer{name: name, conn: c, profile: s.profile}
 	s.mu.Lock()
 	s.peers[name] = p
 	s.mu.Unlock()
-	return p
+	return p, nil
 }
 
 // ServerCommands documents the commands scenarios of the server suite can
 // use.
 func ServerCommands() []Command { return commandDocs(serverCommandList()) }
 
-func serverCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	return commandMap(serverCommandList(), sess)
-}
-
-func str(fs *flag.FlagSet, name string) string { return fs.Lookup(name).Value.String() }
-func boolFlag(fs *flag.FlagSet, name string) bool {
-	return fs.Lookup(name).Value.(flag.Getter).Get().(bool)
-}
-func intFlag(fs *flag.FlagSet, name string) int {
-	return fs.Lookup(name).Value.(flag.Getter).Get().(int)
-}
-func durFlag(fs *flag.FlagSet, name string, def time.Duration) time.Duration {
-	d := fs.Lookup(name).Value.(flag.Getter).Get().(time.Duration)
+// orDefault is d, or def where d is not set (not positive).
+func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
 	}
 	return d
 }
 
-// buildRequest makes the request of a command's field arguments and its
-// -profile flag, and encodes it, illegal or not.
-func (s *session) buildRequest(ts *testscript.TestScript, fs *flag.FlagSet, args []string) (wire.Request, wire.Profile, []byte) {
+// encodeFlags say how a request is encoded: in which profile ("" is the
+// session's), with how much added to its size, with which bytes inside its
+// block after its fields.
+type encodeFlags struct {
+	profile   string
+	sizeDelta int
+	trailing  string
+}
+
+func (f *encodeFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.profile, "profile", "", "")
+	fs.IntVar(&f.sizeDelta, "size-delta", 0, "")
+	fs.StringVar(&f.trailing, "trailing", "", "")
+}
+
+// buildRequest makes the request of a command's field arguments and
+// encodes it as e says, illegal or not.
+func (s *session) buildRequest(args []string, e encodeFlags) (wire.Request, wire.Profile, []byte, error) {
 	r := DefaultRequest()
 	if err := ParseRequestFields(&r, args); err != nil {
-		fatalf(ts, "%v\n%s", err, fieldsHelp)
+		return r, 0, nil, script.Usagef("%v\n%s", err, fieldsHelp)
 	}
 	p := s.profile
-	if f := fs.Lookup("profile"); f != nil && f.Value.String() != "" {
+	if e.profile != "" {
 		var err error
-		if p, err = wire.ParseProfile(f.Value.String()); err != nil {
-			fatalf(ts, "%v", err)
+		if p, err = wire.ParseProfile(e.profile); err != nil {
+			return r, 0, nil, script.Usagef("%v", err)
 		}
 	}
-	e := wire.Encoder{Profile: p, AllowIllegalWrites: true}
-	if f := fs.Lookup("size-delta"); f != nil {
-		e.SizeDelta = intFlag(fs, "size-delta")
-	}
-	if f := fs.Lookup("trailing"); f != nil && f.Value.String() != "" {
-		b, err := hex.DecodeString(f.Value.String())
+	enc := wire.Encoder{Profile: p, AllowIllegalWrites: true, SizeDelta: e.sizeDelta}
+	if e.trailing != "" {
+		b, err := hex.DecodeString(e.trailing)
 		if err != nil {
-			fatalf(ts, "-trailing: %v", err)
+			return r, 0, nil, script.Usagef("-trailing: %v", err)
 		}
-		e.Trailing = b
+		enc.Trailing = b
 	}
-	b, err := e.AppendRequest(nil, &r)
+	b, err := enc.AppendRequest(nil, &r)
 	if err != nil {
-		fatalf(ts, "cannot encode %v: %v", r.String(), err)
+		return r, 0, nil, fmt.Errorf("cannot encode %v: %v", r.String(), err)
 	}
-	return r, p, b
+	return r, p, b, nil
 }
 
 // variantShape is how a variant sends a request: whole, fragmented into
 // seeded random pieces of 1 to 7 bytes, or coalesced with a second copy of
 // itself in the same write.
-func (s *session) variantShape(ts *testscript.TestScript, v string) (sh shape.Shape, repeat int) {
+func (s *session) variantShape(st *script.State, v string) (sh shape.Shape, repeat int, err error) {
 	switch v {
 	case "", "whole":
-		return shape.Shape{}, 1
+		return shape.Shape{}, 1, nil
 	case "fragmented":
-		ts.Logf("fragmented with seed %d", s.seed)
-		return shape.Shape{Random: true, Seed: s.seed, RandomMin: 1, RandomMax: 7}, 1
+		st.Logf("fragmented with seed %d", s.seed)
+		return shape.Shape{Random: true, Seed: s.seed, RandomMin: 1, RandomMax: 7}, 1, nil
 	case "coalesced":
-		return shape.Shape{}, 2
+		return shape.Shape{}, 2, nil
 	}
-	fatalf(ts, "unknown variant %q (want whole, fragmented or coalesced)", v)
-	return
+	return shape.Shape{}, 0, script.Usagef("unknown variant %q (want whole, fragmented or coalesced)", v)
+}
+
+// sendShape is the shape of a send: the variant's, or -shape if given.
+func (s *session) sendShape(st *script.State, variant, sh string) (shape.Shape, int, error) {
+	shp, repeat, err := s.variantShape(st, variant)
+	if err != nil || sh == "" {
+		return shp, repeat, err
+	}
+	if shp, err = shape.Parse(sh); err != nil {
+		return shp, 0, script.Usagef("%v", err)
+	}
+	return shp, repeat, nil
 }
 
 // write sends b on p in shape sh, logging it.
-func (s *session) write(ts *testscript.TestScript, p *peer, b []byte, sh shape.Shape, what string) {
+func (s *session) write(st *script.State, p *peer, b []byte, sh shape.Shape, what string) error {
 	w, err := shape.NewWriter(s.trace.Conn(p.name, p.conn), sh, shape.WithWriteTimeout(s.timeout))
 	if err != nil {
-		fatalf(ts, "shape %v: %v", sh, err)
+		return script.Usagef("shape %v: %v", sh, err)
 	}
 	pieces, _ := sh.Pieces(len(b))
-	ts.Logf("> %s %d bytes at %d as %v %v: %x (%s)", p.name, len(b), p.sent, sh, pieces, b, what)
+	st.Logf("> %s %d bytes at %d as %v %v: %x (%s)", p.name, len(b), p.sent, sh, pieces, b, what)
 	_, err = w.Write(b)
 	if err == nil {
 		err = w.Flush()
 	}
 	if err != nil && !errors.Is(err, shape.ErrTruncated) {
-		fail(ts, writeFinding(int64(p.sent)), "write to the server failed: %v", err)
+		return fault(writeFinding(int64(p.sent)), "write to the server failed: %v", err)
 	}
 	p.sent += len(b)
 	if sh.Truncate {
 		if err := w.Close(); err != nil {
-			ts.Logf("ending the stream: %v", err)
+			st.Logf("ending the stream: %v", err)
 		}
 	}
+	return nil
 }
+
+// connFlags name the connection a command acts on (-c, default c).
+type connFlags struct{ c string }
+
+func (f *connFlags) define(fs *flag.FlagSet) { fs.StringVar(&f.c, "c", "c", "connection name") }
+
+// withinFlags bound a wait (-within; 0 is the command's default).
+type withinFlags struct{ within time.Duration }
+
+func (f *withinFlags) define(fs *flag.FlagSet) { fs.DurationVar(&f.within, "within", 0, "") }
+
+// countFlags say how many (-n) of something a command makes.
+type countFlags struct{ n int }
+
+func (f *countFlags) define(fs *flag.FlagSet) { fs.IntVar(&f.n, "n", 10, "") }
 
 func serverCommandList() []command[*session] {
 	return append([]command[*session]{
@@ -197,19 +218,7 @@ func serverCommandList() []command[*session] {
 			name:  "dial",
 			usage: "[-c NAME]",
 			doc:   "dial opens connection NAME (default c) to $TARGET within the step timeout.",
-			flags: func(fs *flag.FlagSet) { fs.String("c", "c", "connection name") },
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				if len(args) != 0 {
-					fatalf(ts, "usage: dial [-c NAME]")
-				}
-				s.mu.Lock()
-				_, open := s.peers[str(fs, "c")]
-				s.mu.Unlock()
-				if open {
-					fatalf(ts, "connection %q is already open", str(fs, "c"))
-				}
-				s.get(ts, str(fs, "c"), true)
-			},
+			run:   flagged(cmdDial),
 		},
 		{
 			name:  "send",
@@ -220,118 +229,25 @@ func serverCommandList() []command[*session] {
 				"-shape is any shape of package shape (bytes-1, split-at-2, random-seed-7, ...); -prefix sends only the\n" +
 				"first N bytes; -repeat sends the request N times in one write; -after adds bytes after the block in the\n" +
 				"same write.\n" + fieldsHelp,
-			flags: func(fs *flag.FlagSet) {
-				fs.String("c", "c", "")
-				fs.String("variant", "", "")
-				fs.String("shape", "", "")
-				fs.String("profile", "", "")
-				fs.Int("size-delta", 0, "")
-				fs.String("trailing", "", "")
-				fs.Int("prefix", -1, "")
-				fs.Int("repeat", 1, "")
-				fs.String("after", "", "")
-			},
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				r, prof, b := s.buildRequest(ts, fs, args)
-				p := s.get(ts, str(fs, "c"), true)
-				sh, repeat := s.variantShape(ts, str(fs, "variant"))
-				if v := str(fs, "shape"); v != "" {
-					var err error
-					if sh, err = shape.Parse(v); err != nil {
-						fatalf(ts, "%v", err)
-					}
-				}
-				if n := intFlag(fs, "repeat"); n > 1 {
-					repeat = n
-				}
-				one := b
-				for i := 1; i < repeat; i++ {
-					b = append(b, one...)
-				}
-				what := r.String()
-				if v := str(fs, "after"); v != "" {
-					after, err := hex.DecodeString(v)
-					if err != nil {
-						fatalf(ts, "-after: %v", err)
-					}
-					b = append(b, after...)
-					what += fmt.Sprintf(" and %d more bytes", len(after))
-					p.unread = true
-				}
-				if repeat > 1 {
-					what = fmt.Sprintf("%d times %s", repeat, what)
-					p.unread = true
-				}
-				if n := intFlag(fs, "prefix"); n >= 0 {
-					if n > len(b) {
-						fatalf(ts, "-prefix %d: the request has only %d bytes", n, len(b))
-					}
-					b = b[:n]
-					what = fmt.Sprintf("the first %d of %d bytes of %s", n, len(one), r.String())
-				} else {
-					p.req = &r
-				}
-				p.profile = prof
-				s.write(ts, p, b, sh, what)
-			},
+			run: flagged(cmdSend),
 		},
 		{
 			name:  "sendhex",
 			usage: "[-c NAME] [-shape SHAPE] HEX...",
 			doc:   "sendhex writes raw bytes, given in hex (spaces allowed between arguments), on connection NAME.",
-			flags: func(fs *flag.FlagSet) {
-				fs.String("c", "c", "")
-				fs.String("shape", "", "")
-			},
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				b, err := hex.DecodeString(strings.Join(args, ""))
-				if err != nil || len(args) == 0 {
-					fatalf(ts, "usage: sendhex [-c NAME] [-shape SHAPE] HEX...: %v", err)
-				}
-				sh := shape.Shape{}
-				if v := str(fs, "shape"); v != "" {
-					if sh, err = shape.Parse(v); err != nil {
-						fatalf(ts, "%v", err)
-					}
-				}
-				p := s.get(ts, str(fs, "c"), true)
-				s.write(ts, p, b, sh, "raw bytes")
-			},
+			run:   flagged(cmdSendHex),
 		},
 		{
 			name:  "halfclose",
 			usage: "[-c NAME]",
 			doc:   "halfclose ends the client's side of connection NAME with a FIN and keeps reading.",
-			flags: func(fs *flag.FlagSet) { fs.String("c", "c", "") },
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				p := s.get(ts, str(fs, "c"), false)
-				if err := s.trace.Conn(p.name, p.conn).CloseWrite(); err != nil {
-					fatalf(ts, "half-close: %v", err)
-				}
-				ts.Logf("> %s FIN", p.name)
-			},
+			run:   flagged(cmdHalfClose),
 		},
 		{
 			name:  "close",
 			usage: "[-c NAME] [-reset]",
 			doc:   "close closes connection NAME, with an RST if -reset.",
-			flags: func(fs *flag.FlagSet) {
-				fs.String("c", "c", "")
-				fs.Bool("reset", false, "")
-			},
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				p := s.get(ts, str(fs, "c"), false)
-				if boolFlag(fs, "reset") {
-					shape.Reset(s.trace.Conn(p.name, p.conn))
-					ts.Logf("> %s RST", p.name)
-				} else {
-					s.trace.Conn(p.name, p.conn).Close()
-					ts.Logf("> %s close", p.name)
-				}
-				s.mu.Lock()
-				delete(s.peers, p.name)
-				s.mu.Unlock()
-			},
+			run:   flagged(cmdClose),
 		},
 		{
 			name:  "reply",
@@ -343,25 +259,7 @@ func serverCommandList() []command[*session] {
 				"-trips N requires N trips; -golden compares the bytes with the reference reply (--golden);\n" +
 				"-consistent requires trip dates on the request's date or the day after; -no-null forbids null\n" +
 				"dates and times in trips.",
-			flags: func(fs *flag.FlagSet) {
-				fs.String("c", "c", "")
-				fs.Int("trips", -1, "")
-				fs.Bool("closes", false, "")
-				fs.Bool("golden", false, "")
-				fs.Bool("consistent", false, "")
-				fs.Bool("no-null", false, "")
-				fs.Duration("linger", 0, "")
-			},
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				p := s.get(ts, str(fs, "c"), false)
-				linger := durFlag(fs, "linger", 100*time.Millisecond)
-				if boolFlag(fs, "closes") {
-					linger = s.timeout
-				}
-				obs := ObserveReply(s.trace.Conn(p.name, p.conn), p.profile, time.Now().Add(s.timeout), linger, ts.Logf)
-				ts.Logf("reply: %s", obs.Summary())
-				checkReply(ts, s, p, obs, fs)
-			},
+			run: flagged(cmdReply),
 		},
 		{
 			name:  "noreply",
@@ -369,125 +267,31 @@ func serverCommandList() []command[*session] {
 			doc: "noreply requires that no byte comes on connection NAME, and that the stream ends in one of the\n" +
 				"accepted ways within D (default the step timeout): close (FIN), reset (RST), or silence until D.\n" +
 				"A timeout is silence, never a close.",
-			flags: func(fs *flag.FlagSet) {
-				fs.String("c", "c", "")
-				fs.Duration("within", 0, "")
-				fs.String("accept", "close,reset,silence", "")
-			},
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				p := s.get(ts, str(fs, "c"), false)
-				within := durFlag(fs, "within", s.timeout)
-				how, got, err := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(within))
-				if len(got) > 0 {
-					fail(ts, Finding{Check: "reply/unwanted", Summary: "the server replies where no reply is allowed", Offset: 0},
-						"the server sent %d bytes where it %s not reply:\n%s", len(got), must(ts), HexWindow(got, 0))
-				}
-				ts.Logf("no reply; the stream ended by %s (%v)", how, err)
-				for _, a := range strings.Split(str(fs, "accept"), ",") {
-					if Ending(a) == how {
-						return
-					}
-				}
-				fail(ts, peerFinding("conn/ending-"+string(how), "the connection ends by "+string(how)+" where that is not allowed"),
-					"no reply, but the stream ended by %s within %v; want %s", how, within, str(fs, "accept"))
-			},
+			run: flagged(cmdNoReply),
 		},
 		{
 			name:  "drain",
 			usage: "[-c NAME] [-within D]",
 			doc:   "drain reads and drops whatever comes on connection NAME until the stream ends or D passes (default 500ms), then closes it: it waits for the server to act on what was sent.",
-			flags: func(fs *flag.FlagSet) {
-				fs.String("c", "c", "")
-				fs.Duration("within", 0, "")
-			},
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				p := s.get(ts, str(fs, "c"), false)
-				how, got, _ := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(durFlag(fs, "within", 500*time.Millisecond)))
-				ts.Logf("drained %d bytes; the stream ended by %s", len(got), how)
-				s.trace.Conn(p.name, p.conn).Close()
-				s.mu.Lock()
-				delete(s.peers, p.name)
-				s.mu.Unlock()
-			},
+			run:   flagged(cmdDrain),
 		},
 		{
 			name:  "alive",
 			usage: "[-within D]",
 			doc:   "alive probes that the server still serves: a new connection, the default request, a whole reply with its end marker within D.",
-			flags: func(fs *flag.FlagSet) { fs.Duration("within", 0, "") },
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				within := durFlag(fs, "within", s.timeout)
-				r := DefaultRequest()
-				start := time.Now()
-				obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, within)
-				if err != nil {
-					fail(ts, exchangeFinding(obs, err, "conn/not-serving", "the server no longer serves"), "the server no longer serves: %s", userText(err))
-				}
-				ts.Logf("alive: %s in %v", obs.Summary(), time.Since(start).Round(time.Millisecond))
-			},
+			run:   flagged(cmdAlive),
 		},
 		{
 			name:  "clients",
 			usage: "-n N [field=value ...]",
 			doc:   "clients makes N whole exchanges at once, each on its own connection; every one must get a valid reply with its end marker within the step timeout.",
-			flags: func(fs *flag.FlagSet) { fs.Int("n", 10, "") },
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				r, prof, _ := s.buildRequest(ts, fs, args)
-				n := intFlag(fs, "n")
-				errs := make([]error, n)
-				finds := make([]Finding, n)
-				var wg sync.WaitGroup
-				for i := 0; i < n; i++ {
-					wg.Add(1)
-					go func(i int) {
-						defer wg.Done()
-						obs, err := exchange(context.Background(), s.target, prof, &r, s.timeout)
-						if err == nil {
-							err = replyFault(obs)
-						}
-						errs[i] = err
-						if err != nil {
-							finds[i] = exchangeFinding(obs, err, "conn/concurrent", "the server does not serve clients at once")
-						}
-					}(i)
-				}
-				wg.Wait()
-				failed := 0
-				var first []string
-				var found Finding
-				for i, err := range errs {
-					if err != nil {
-						if failed == 0 {
-							found = finds[i]
-						}
-						failed++
-						if len(first) < 3 {
-							first = append(first, fmt.Sprintf("client %d: %s", i, userText(err)))
-						}
-					}
-				}
-				if failed > 0 {
-					fail(ts, found, "%d of %d clients were not served:\n%s", failed, n, strings.Join(first, "\n"))
-				}
-				ts.Logf("%d clients served", n)
-			},
+			run:   flagged(cmdClients),
 		},
 		{
 			name:  "latency",
 			usage: "-max D [field=value ...]",
 			doc:   "latency makes one whole exchange, which must end with the end marker within D.",
-			flags: func(fs *flag.FlagSet) { fs.Duration("max", time.Second, "") },
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				r, prof, _ := s.buildRequest(ts, fs, args)
-				max := durFlag(fs, "max", time.Second)
-				start := time.Now()
-				obs, err := exchange(context.Background(), s.target, prof, &r, max)
-				took := time.Since(start)
-				if err != nil {
-					fail(ts, exchangeFinding(obs, err, "reply/slow", "the reply is slower than allowed"), "no whole reply within %v: %s", max, userText(err))
-				}
-				ts.Logf("reply with end marker in %v (%s)", took.Round(time.Millisecond), obs.Summary())
-			},
+			run:   flagged(cmdLatency),
 		},
 		{
 			name:  "each-offset",
@@ -496,51 +300,372 @@ func serverCommandList() []command[*session] {
 				"split: the request in two writes cut at k, and a valid reply must come;\n" +
 				"close: the first k bytes then a close, after which the server must still serve (alive);\n" +
 				"halfclose: the first k bytes then a FIN, and no reply may come (close, reset or 300ms of silence).",
-			flags: func(fs *flag.FlagSet) {
-				fs.String("mode", "split", "")
-				fs.Int("from", 1, "")
-			},
-			run: runEachOffset,
+			run: flagged(cmdEachOffset),
 		},
 		{
 			name:  "random-splits",
 			usage: "-n N [field=value ...]",
 			doc:   "random-splits makes N exchanges, the request cut into random pieces of 1 to 7 bytes from seeds $SEED, $SEED+1, ...; every reply must be valid.",
-			flags: func(fs *flag.FlagSet) { fs.Int("n", 10, "") },
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				_, prof, b := s.buildRequest(ts, fs, args)
-				n := intFlag(fs, "n")
-				err := forEach(n, 8, func(i int) error {
-					sh := shape.Shape{Random: true, Seed: s.seed + int64(i), RandomMin: 1, RandomMax: 7}
-					return s.shapedExchange(prof, b, sh)
-				})
-				if err != nil {
-					failErr(ts, err)
-				}
-				ts.Logf("%d random splits from seed %d answered", n, s.seed)
-			},
+			run:   flagged(cmdRandomSplits),
 		},
 		{
 			name:  "detect-profile",
 			usage: "",
 			doc:   "detect-profile asks the book's example in each profile and fails if the server reads a request in one profile and answers in the other, or if no reply decodes in either profile.",
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				det := DetectServerProfile(context.Background(), s.target, s.timeout)
-				ts.Logf("profile: %v (%s)", det.Profile, det.Note)
-				if !det.Decoded {
-					f := Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1}
-					if det.Fault != nil {
-						f = *det.Fault // the reply's own fault is the cause
-					}
-					fail(ts, f,
-						"no reply to the book's example decodes in qt4 or qt5, so the profile the server speaks cannot be told: %s", det.Note)
-				}
-				if det.Inconsistent {
-					fail(ts, peerFinding("profile/inconsistent", "the server reads a request in one profile and answers in the other"), "%s", det.Note)
-				}
-			},
+			run:   flagged(cmdDetectProfile),
 		},
 	}, moreServerCommands()...)
+}
+
+func cmdDial(ctx context.Context, st *script.State, s *session, f *connFlags, args []string) error {
+	if len(args) != 0 {
+		return script.Usagef("dial takes no arguments")
+	}
+	s.mu.Lock()
+	_, open := s.peers[f.c]
+	s.mu.Unlock()
+	if open {
+		return script.Usagef("connection %q is already open", f.c)
+	}
+	_, err := s.get(ctx, st, f.c, true)
+	return err
+}
+
+// sendFlags are send's flags.
+type sendFlags struct {
+	connFlags
+	encodeFlags
+	variant, shape, after string
+	prefix, repeat        int
+}
+
+func (f *sendFlags) define(fs *flag.FlagSet) {
+	f.connFlags.define(fs)
+	f.encodeFlags.define(fs)
+	fs.StringVar(&f.variant, "variant", "", "")
+	fs.StringVar(&f.shape, "shape", "", "")
+	fs.IntVar(&f.prefix, "prefix", -1, "")
+	fs.IntVar(&f.repeat, "repeat", 1, "")
+	fs.StringVar(&f.after, "after", "", "")
+}
+
+func cmdSend(ctx context.Context, st *script.State, s *session, f *sendFlags, args []string) error {
+	r, prof, b, err := s.buildRequest(args, f.encodeFlags)
+	if err != nil {
+		return err
+	}
+	p, err := s.get(ctx, st, f.c, true)
+	if err != nil {
+		return err
+	}
+	sh, repeat, err := s.sendShape(st, f.variant, f.shape)
+	if err != nil {
+		return err
+	}
+	if f.repeat > 1 {
+		repeat = f.repeat
+	}
+	one := b
+	for i := 1; i < repeat; i++ {
+		b = append(b, one...)
+	}
+	what := r.String()
+	if f.after != "" {
+		after, err := hex.DecodeString(f.after)
+		if err != nil {
+			return script.Usagef("-after: %v", err)
+		}
+		b = append(b, after...)
+		what += fmt.Sprintf(" and %d more bytes", len(after))
+		p.unread = true
+	}
+	if repeat > 1 {
+		what = fmt.Sprintf("%d times %s", repeat, what)
+		p.unread = true
+	}
+	if n := f.prefix; n >= 0 {
+		if n > len(b) {
+			return script.Usagef("-prefix %d: the request has only %d bytes", n, len(b))
+		}
+		b = b[:n]
+		what = fmt.Sprintf("the first %d of %d bytes of %s", n, len(one), r.String())
+	} else {
+		p.req = &r
+	}
+	p.profile = prof
+	return s.write(st, p, b, sh, what)
+}
+
+// connShapeFlags name a connection and a shape.
+type connShapeFlags struct {
+	connFlags
+	shape string
+}
+
+func (f *connShapeFlags) define(fs *flag.FlagSet) {
+	f.connFlags.define(fs)
+	fs.StringVar(&f.shape, "shape", "", "")
+}
+
+func cmdSendHex(ctx context.Context, st *script.State, s *session, f *connShapeFlags, args []string) error {
+	b, err := hex.DecodeString(strings.Join(args, ""))
+	if err != nil || len(args) == 0 {
+		return script.Usagef("want bytes in hex: %v", err)
+	}
+	sh := shape.Shape{}
+	if f.shape != "" {
+		if sh, err = shape.Parse(f.shape); err != nil {
+			return script.Usagef("%v", err)
+		}
+	}
+	p, err := s.get(ctx, st, f.c, true)
+	if err != nil {
+		return err
+	}
+	return s.write(st, p, b, sh, "raw bytes")
+}
+
+func cmdHalfClose(ctx context.Context, st *script.State, s *session, f *connFlags, args []string) error {
+	p, err := s.get(ctx, st, f.c, false)
+	if err != nil {
+		return err
+	}
+	if err := s.trace.Conn(p.name, p.conn).CloseWrite(); err != nil {
+		return fmt.Errorf("half-close: %v", err)
+	}
+	st.Logf("> %s FIN", p.name)
+	return nil
+}
+
+// closeFlags are close's flags.
+type closeFlags struct {
+	connFlags
+	reset bool
+}
+
+func (f *closeFlags) define(fs *flag.FlagSet) {
+	f.connFlags.define(fs)
+	fs.BoolVar(&f.reset, "reset", false, "")
+}
+
+func cmdClose(ctx context.Context, st *script.State, s *session, f *closeFlags, args []string) error {
+	p, err := s.get(ctx, st, f.c, false)
+	if err != nil {
+		return err
+	}
+	if f.reset {
+		shape.Reset(s.trace.Conn(p.name, p.conn))
+		st.Logf("> %s RST", p.name)
+	} else {
+		s.trace.Conn(p.name, p.conn).Close()
+		st.Logf("> %s close", p.name)
+	}
+	s.mu.Lock()
+	delete(s.peers, p.name)
+	s.mu.Unlock()
+	return nil
+}
+
+// replyFlags are reply's flags.
+type replyFlags struct {
+	connFlags
+	trips                              int
+	closes, golden, consistent, noNull bool
+	linger                             time.Duration
+}
+
+func (f *replyFlags) define(fs *flag.FlagSet) {
+	f.connFlags.define(fs)
+	fs.IntVar(&f.trips, "trips", -1, "")
+	fs.BoolVar(&f.closes, "closes", false, "")
+	fs.BoolVar(&f.golden, "golden", false, "")
+	fs.BoolVar(&f.consistent, "consistent", false, "")
+	fs.BoolVar(&f.noNull, "no-null", false, "")
+	fs.DurationVar(&f.linger, "linger", 0, "")
+}
+
+func cmdReply(ctx context.Context, st *script.State, s *session, f *replyFlags, args []string) error {
+	p, err := s.get(ctx, st, f.c, false)
+	if err != nil {
+		return err
+	}
+	linger := orDefault(f.linger, 100*time.Millisecond)
+	if f.closes {
+		linger = s.timeout
+	}
+	obs := ObserveReply(s.trace.Conn(p.name, p.conn), p.profile, time.Now().Add(s.timeout), linger, st.Logf)
+	st.Logf("reply: %s", obs.Summary())
+	return checkReply(st, s, p, obs, f)
+}
+
+// noReplyFlags are noreply's flags.
+type noReplyFlags struct {
+	connFlags
+	withinFlags
+	accept string
+}
+
+func (f *noReplyFlags) define(fs *flag.FlagSet) {
+	f.connFlags.define(fs)
+	f.withinFlags.define(fs)
+	fs.StringVar(&f.accept, "accept", "close,reset,silence", "")
+}
+
+func cmdNoReply(ctx context.Context, st *script.State, s *session, f *noReplyFlags, args []string) error {
+	p, err := s.get(ctx, st, f.c, false)
+	if err != nil {
+		return err
+	}
+	within := orDefault(f.within, s.timeout)
+	how, got, err := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(within))
+	if len(got) > 0 {
+		return fault(Finding{Check: "reply/unwanted", Summary: "the server replies where no reply is allowed", Offset: 0},
+			"the server sent %d bytes where it %s not reply:\n%s", len(got), must(s.level), HexWindow(got, 0))
+	}
+	st.Logf("no reply; the stream ended by %s (%v)", how, err)
+	for _, a := range strings.Split(f.accept, ",") {
+		if Ending(a) == how {
+			return nil
+		}
+	}
+	return fault(peerFinding("conn/ending-"+string(how), "the connection ends by "+string(how)+" where that is not allowed"),
+		"no reply, but the stream ended by %s within %v; want %s", how, within, f.accept)
+}
+
+// drainFlags are drain's flags.
+type drainFlags struct {
+	connFlags
+	withinFlags
+}
+
+func (f *drainFlags) define(fs *flag.FlagSet) {
+	f.connFlags.define(fs)
+	f.withinFlags.define(fs)
+}
+
+func cmdDrain(ctx context.Context, st *script.State, s *session, f *drainFlags, args []string) error {
+	p, err := s.get(ctx, st, f.c, false)
+	if err != nil {
+		return err
+	}
+	how, got, _ := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(orDefault(f.within, 500*time.Millisecond)))
+	st.Logf("drained %d bytes; the stream ended by %s", len(got), how)
+	s.trace.Conn(p.name, p.conn).Close()
+	s.mu.Lock()
+	delete(s.peers, p.name)
+	s.mu.Unlock()
+	return nil
+}
+
+func cmdAlive(ctx context.Context, st *script.State, s *session, f *withinFlags, args []string) error {
+	within := orDefault(f.within, s.timeout)
+	r := DefaultRequest()
+	start := time.Now()
+	obs, err := exchange(s.trace.context(ctx), s.target, s.profile, &r, within)
+	if err != nil {
+		return fault(exchangeFinding(obs, err, "conn/not-serving", "the server no longer serves"), "the server no longer serves: %s", userText(err))
+	}
+	st.Logf("alive: %s in %v", obs.Summary(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func cmdClients(ctx context.Context, st *script.State, s *session, f *countFlags, args []string) error {
+	r, prof, _, err := s.buildRequest(args, encodeFlags{})
+	if err != nil {
+		return err
+	}
+	n := f.n
+	errs := make([]error, n)
+	finds := make([]Finding, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			obs, err := exchange(ctx, s.target, prof, &r, s.timeout)
+			if err == nil {
+				err = replyFault(obs)
+			}
+			errs[i] = err
+			if err != nil {
+				finds[i] = exchangeFinding(obs, err, "conn/concurrent", "the server does not serve clients at once")
+			}
+		}(i)
+	}
+	wg.Wait()
+	failed := 0
+	var first []string
+	var found Finding
+	for i, err := range errs {
+		if err != nil {
+			if failed == 0 {
+				found = finds[i]
+			}
+			failed++
+			if len(first) < 3 {
+				first = append(first, fmt.Sprintf("client %d: %s", i, userText(err)))
+			}
+		}
+	}
+	if failed > 0 {
+		return fault(found, "%d of %d clients were not served:\n%s", failed, n, strings.Join(first, "\n"))
+	}
+	st.Logf("%d clients served", n)
+	return nil
+}
+
+// latencyFlags are latency's flags.
+type latencyFlags struct{ max time.Duration }
+
+func (f *latencyFlags) define(fs *flag.FlagSet) { fs.DurationVar(&f.max, "max", time.Second, "") }
+
+func cmdLatency(ctx context.Context, st *script.State, s *session, f *latencyFlags, args []string) error {
+	r, prof, _, err := s.buildRequest(args, encodeFlags{})
+	if err != nil {
+		return err
+	}
+	max := orDefault(f.max, time.Second)
+	start := time.Now()
+	obs, err := exchange(ctx, s.target, prof, &r, max)
+	took := time.Since(start)
+	if err != nil {
+		return fault(exchangeFinding(obs, err, "reply/slow", "the reply is slower than allowed"), "no whole reply within %v: %s", max, userText(err))
+	}
+	st.Logf("reply with end marker in %v (%s)", took.Round(time.Millisecond), obs.Summary())
+	return nil
+}
+
+func cmdRandomSplits(ctx context.Context, st *script.State, s *session, f *countFlags, args []string) error {
+	_, prof, b, err := s.buildRequest(args, encodeFlags{})
+	if err != nil {
+		return err
+	}
+	err = forEach(f.n, 8, func(i int) error {
+		sh := shape.Shape{Random: true, Seed: s.seed + int64(i), RandomMin: 1, RandomMax: 7}
+		return s.shapedExchange(ctx, prof, b, sh)
+	})
+	if err != nil {
+		return err
+	}
+	st.Logf("%d random splits from seed %d answered", f.n, s.seed)
+	return nil
+}
+
+func cmdDetectProfile(ctx context.Context, st *script.State, s *session, f *noFlags, args []string) error {
+	det := DetectServerProfile(ctx, s.target, s.timeout)
+	st.Logf("profile: %v (%s)", det.Profile, det.Note)
+	if !det.Decoded {
+		f := Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1}
+		if det.Fault != nil {
+			f = *det.Fault // the reply's own fault is the cause
+		}
+		return fault(f,
+			"no reply to the book's example decodes in qt4 or qt5, so the profile the server speaks cannot be told: %s", det.Note)
+	}
+	if det.Inconsistent {
+		return fault(peerFinding("profile/inconsistent", "the server reads a request in one profile and answers in the other"), "%s", det.Note)
+	}
+	return nil
 }
 
 // watchSilence reads until the deadline and says how the stream ended and
@@ -598,8 +723,8 @@ func forEach(n, par int, f func(i int) error) error {
 
 // shapedExchange sends b in shape sh on a new connection and requires a
 // valid reply with its end marker.
-func (s *session) shapedExchange(p wire.Profile, b []byte, sh shape.Shape) error {
-	c, err := s.dial(context.Background())
+func (s *session) shapedExchange(ctx context.Context, p wire.Profile, b []byte, sh shape.Shape) error {
+	c, err := s.dial(ctx)
 	if err != nil {
 		return fault(connectFinding, "%v", err)
 	}
@@ -627,27 +752,37 @@ func (s *session) shapedExchange(p wire.Profile, b []byte, sh shape.Shape) error
 	return nil
 }
 
-func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-	_, prof, b := s.buildRequest(ts, fs, args)
-	mode := str(fs, "mode")
-	from := intFlag(fs, "from")
-	if from < 1 {
-		from = 1
+// eachOffsetFlags are each-offset's flags.
+type eachOffsetFlags struct {
+	mode string
+	from int
+}
+
+func (f *eachOffsetFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.mode, "mode", "split", "")
+	fs.IntVar(&f.from, "from", 1, "")
+}
+
+func cmdEachOffset(ctx context.Context, st *script.State, s *session, f *eachOffsetFlags, args []string) error {
+	_, prof, b, err := s.buildRequest(args, encodeFlags{})
+	if err != nil {
+		return err
 	}
+	mode := f.mode
+	from := max(f.from, 1)
 	n := len(b) - from
 	if n <= 0 {
-		fatalf(ts, "-from %d: the request has %d bytes", from, len(b))
+		return script.Usagef("-from %d: the request has %d bytes", from, len(b))
 	}
-	var err error
 	switch mode {
 	case "split":
 		err = forEach(n, 8, func(i int) error {
-			return s.shapedExchange(prof, b, shape.Shape{At: []int{from + i}})
+			return s.shapedExchange(ctx, prof, b, shape.Shape{At: []int{from + i}})
 		})
 	case "close", "halfclose":
 		err = forEach(n, 8, func(i int) error {
 			k := from + i
-			c, err := s.dial(context.Background())
+			c, err := s.dial(ctx)
 			if err != nil {
 				return fault(connectFinding, "%v", err)
 			}
@@ -674,8 +809,10 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			// that crashes on the closes has done so.
 			r := DefaultRequest()
 			for i, wait := range []time.Duration{0, 100 * time.Millisecond} {
-				time.Sleep(wait)
-				if obs, aerr := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); aerr != nil {
+				if err = sleep(ctx, wait); err != nil {
+					break
+				}
+				if obs, aerr := exchange(s.trace.context(ctx), s.target, s.profile, &r, s.timeout); aerr != nil {
 					err = fault(exchangeFinding(obs, aerr, "conn/not-serving", "the server no longer serves"),
 						"after %d truncated requests the server no longer serves (probe %d): %s", n, i+1, userText(aerr))
 					break
@@ -683,75 +820,77 @@ func runEachOffset(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 			}
 		}
 	default:
-		fatalf(ts, "each-offset: -mode %q: want split, close or halfclose", mode)
+		return script.Usagef("-mode %q: want split, close or halfclose", mode)
 	}
 	if err != nil {
-		failErr(ts, err)
+		return err
 	}
-	ts.Logf("%d offsets (%s) of a %d-byte request: all as required", n, mode, len(b))
+	st.Logf("%d offsets (%s) of a %d-byte request: all as required", n, mode, len(b))
+	return nil
 }
 
 // checkReply applies reply's checks to an observation.
-func checkReply(ts *testscript.TestScript, s *session, p *peer, obs *Observation, fs *flag.FlagSet) {
+func checkReply(st *script.State, s *session, p *peer, obs *Observation, f *replyFlags) error {
 	if err := replyFault(obs); err != nil {
-		failErr(ts, err)
+		return err
 	}
 	if err := afterEndFault(obs); err != nil {
-		failErr(ts, err)
+		return err
 	}
-	if n := intFlag(fs, "trips"); n >= 0 && len(obs.Trips) != n {
-		fail(ts, check.At("reply/trip-count", int64(obs.EndOffset), "end"),
+	if n := f.trips; n >= 0 && len(obs.Trips) != n {
+		return fault(check.At("reply/trip-count", int64(obs.EndOffset), "end"),
 			"%d trips, want %d", len(obs.Trips), n)
 	}
-	if boolFlag(fs, "closes") {
+	if f.closes {
 		switch {
 		case obs.How == EndClose:
 		case obs.How == EndReset && p.unread:
-			ts.Logf("reset after the end marker: the server closed with the script's extra bytes unread")
+			st.Logf("reset after the end marker: the server closed with the script's extra bytes unread")
 		case obs.How == EndReset:
-			fail(ts, check.At(check.RuleResetAfterReply, noPlace, ""),
+			return fault(check.At(check.RuleResetAfterReply, noPlace, ""),
 				"the server reset the connection after the end marker instead of closing it")
 		default:
-			fail(ts, check.At(check.RuleOpenAfterReply, noPlace, ""),
+			return fault(check.At(check.RuleOpenAfterReply, noPlace, ""),
 				"the server did not close the connection within %v of the end marker (%s)", s.timeout, obs.How)
 		}
 	}
 	req := p.req
-	if boolFlag(fs, "consistent") || boolFlag(fs, "golden") {
+	if f.consistent || f.golden {
 		if req == nil {
-			fatalf(ts, "no whole request was sent on %s", p.name)
+			return script.Usagef("no whole request was sent on %s", p.name)
 		}
 	}
-	if boolFlag(fs, "no-null") {
+	if f.noNull {
 		for i, t := range obs.Trips {
 			if t.Date.IsNull() || t.Departure.IsNull() {
-				fail(ts, check.At("reply/null-trip", noPlace, fmt.Sprintf("trip[%d]", i)),
+				return fault(check.At("reply/null-trip", noPlace, fmt.Sprintf("trip[%d]", i)),
 					"trip[%d] has a null date or time: %s", i, t.String())
 			}
 		}
 	}
-	if boolFlag(fs, "consistent") && !req.Date.IsNull() {
+	if f.consistent && !req.Date.IsNull() {
 		for i, t := range obs.Trips {
 			if d := t.Date.JD() - req.Date.JD(); t.Date.IsNull() || d < 0 || d > 1 {
-				fail(ts, check.At("reply/wrong-date", noPlace, fmt.Sprintf("trip[%d].date", i)),
+				return fault(check.At("reply/wrong-date", noPlace, fmt.Sprintf("trip[%d].date", i)),
 					"trip[%d] departs on %v, not on the requested %v or the day after", i, t.Date, req.Date)
 			}
 		}
 	}
-	if boolFlag(fs, "golden") {
+	if f.golden {
 		if s.golden == nil {
-			ts.Logf("no golden reference: run with --golden book")
-			s.t.Skip("no golden reference: run with --golden book")
+			st.Logf("no golden reference: run with --golden book")
+			return script.Skip("no golden reference: run with --golden book")
 		}
 		want, err := s.golden(p.profile, req)
 		if err != nil {
-			fatalf(ts, "golden reference: %v", err)
+			return fmt.Errorf("golden reference: %v", err)
 		}
 		if err := Compare(want, obs.Bytes, p.profile, wire.Replies); err != nil {
 			s.trace.Conn(p.name, p.conn).Diverge(err)
-			fail(ts, check.At("reply/not-golden", int64(FirstDiff(want, obs.Bytes)), Locate(obs.Bytes, p.profile, wire.Replies, FirstDiff(want, obs.Bytes))),
+			return fault(check.At("reply/not-golden", int64(FirstDiff(want, obs.Bytes)), Locate(obs.Bytes, p.profile, wire.Replies, FirstDiff(want, obs.Bytes))),
 				"the reply is not the reference's: %v", err)
 		}
-		ts.Logf("reply equals the reference's %d bytes", len(want))
+		st.Logf("reply equals the reference's %d bytes", len(want))
 	}
+	return nil
 }

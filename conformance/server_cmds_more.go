@@ -12,8 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
+	"github.com/tripcheck/tripcheck/internal/script"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -29,12 +28,7 @@ func moreServerCommands() []command[*session] {
 				"block the largest legal one, a payload of 65 534 bytes; date=@min and date=@max are the\n" +
 				"profile's extreme Julian Days (qt4: 1 and 4 294 967 295; qt5: the int64 extremes, which QDate cannot\n" +
 				"show).\n" + fieldsHelp,
-			flags: func(fs *flag.FlagSet) {
-				fs.String("c", "c", "")
-				fs.String("variant", "", "")
-				fs.String("shape", "", "")
-			},
-			run: runSendEdge,
+			run: flagged(cmdSendEdge),
 		},
 		{
 			name:  "sequential",
@@ -43,29 +37,14 @@ func moreServerCommands() []command[*session] {
 				"connection closed after its end marker; every one must end with the end marker within the step\n" +
 				"timeout, the bound on any slowdown. It logs the slowest and the mean of the first and last tenth.\n" +
 				"-empty opens and closes the N connections without a byte instead, then probes as still-serves.",
-			flags: func(fs *flag.FlagSet) {
-				fs.Int("n", 1000, "")
-				fs.Bool("empty", false, "")
-			},
-			run: runSequential,
+			run: flagged(cmdSequential),
 		},
 		{
 			name:  "still-serves",
 			usage: "[-after D]",
 			doc: "still-serves probes twice that the server still serves (as alive): at once, and again after D\n" +
 				"(default 300ms), in which a server that crashes on what the script sent before has done so.",
-			flags: func(fs *flag.FlagSet) { fs.Duration("after", 0, "") },
-			run: func(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-				r := DefaultRequest()
-				for i, wait := range []time.Duration{0, durFlag(fs, "after", 300*time.Millisecond)} {
-					time.Sleep(wait)
-					if obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); err != nil {
-						fail(ts, exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
-							"the server no longer serves (probe %d, %v after the script's last step): %v", i+1, wait, err)
-					}
-				}
-				ts.Logf("the server still serves")
-			},
+			run: flagged(cmdStillServes),
 		},
 		{
 			name:  "hold",
@@ -73,12 +52,7 @@ func moreServerCommands() []command[*session] {
 			doc: "hold connects N clients, at most K (default 40) dialling at a time so that no listen backlog\n" +
 				"overflows, keeps them all open, then has every one send the default request at once; every one must\n" +
 				"get a valid reply with its end marker within D (default the step timeout).",
-			flags: func(fs *flag.FlagSet) {
-				fs.Int("n", 500, "")
-				fs.Int("dials", 40, "")
-				fs.Duration("within", 0, "")
-			},
-			run: runHold,
+			run: flagged(cmdHold),
 		},
 		{
 			name:  "golden-set",
@@ -88,12 +62,7 @@ func moreServerCommands() []command[*session] {
 				"its own connection, shaped as the variant, and compares every reply byte for byte with the golden\n" +
 				"reference (--golden); without one the scenario skips. Each reply must end within D (default the step\n" +
 				"timeout); after the first that fails, the rest are not sent.",
-			flags: func(fs *flag.FlagSet) {
-				fs.Int("n", 200, "")
-				fs.String("variant", "", "")
-				fs.Duration("within", 0, "")
-			},
-			run: runGoldenSet,
+			run: flagged(cmdGoldenSet),
 		},
 	}
 }
@@ -116,7 +85,53 @@ func profileJD(p wire.Profile, max bool) int64 {
 // marker.
 const largestPayload = wire.EndMarker - 1
 
-func runSendEdge(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
+// stillServesFlags are still-serves' flags.
+type stillServesFlags struct{ after time.Duration }
+
+func (f *stillServesFlags) define(fs *flag.FlagSet) { fs.DurationVar(&f.after, "after", 0, "") }
+
+func cmdStillServes(ctx context.Context, st *script.State, s *session, f *stillServesFlags, args []string) error {
+	r := DefaultRequest()
+	for i, wait := range []time.Duration{0, orDefault(f.after, 300*time.Millisecond)} {
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+		if obs, err := exchange(s.trace.context(ctx), s.target, s.profile, &r, s.timeout); err != nil {
+			return fault(exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
+				"the server no longer serves (probe %d, %v after the script's last step): %v", i+1, wait, err)
+		}
+	}
+	st.Logf("the server still serves")
+	return nil
+}
+
+// sleep waits for d, or until ctx ends (its error then).
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sendEdgeFlags are send-edge's flags.
+type sendEdgeFlags struct {
+	connShapeFlags
+	variant string
+}
+
+func (f *sendEdgeFlags) define(fs *flag.FlagSet) {
+	f.connShapeFlags.define(fs)
+	fs.StringVar(&f.variant, "variant", "", "")
+}
+
+func cmdSendEdge(ctx context.Context, st *script.State, s *session, f *sendEdgeFlags, args []string) error {
 	var plain []string
 	type edge struct{ key, val string }
 	var edges []edge
@@ -129,7 +144,10 @@ func runSendEdge(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args [
 		}
 		plain = append(plain, a)
 	}
-	r, prof, _ := s.buildRequest(ts, fs, plain)
+	r, prof, _, err := s.buildRequest(plain, encodeFlags{})
+	if err != nil {
+		return err
+	}
 	fill := ""
 	for _, e := range edges {
 		if e.val == "@fill" {
@@ -143,24 +161,25 @@ func runSendEdge(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args [
 		*pick(&r, fill) = wire.Str("")
 		b, err := enc.AppendRequest(nil, &r)
 		if err != nil {
-			ts.Fatalf("cannot encode %v: %v", r.String(), err)
+			return fmt.Errorf("cannot encode %v: %v", r.String(), err)
 		}
 		room := largestPayload - (len(b) - 2)
 		if room < 0 || room%2 != 0 {
-			ts.Fatalf("%s=@fill: %d bytes of room, not an even number of bytes", fill, room)
+			return script.Usagef("%s=@fill: %d bytes of room, not an even number of bytes", fill, room)
 		}
 		*pick(&r, fill) = wire.Str(strings.Repeat("x", room/2))
 	}
 	b, err := enc.AppendRequest(nil, &r)
 	if err != nil {
-		ts.Fatalf("cannot encode %v: %v", r.String(), err)
+		return fmt.Errorf("cannot encode %v: %v", r.String(), err)
 	}
-	p := s.get(ts, str(fs, "c"), true)
-	sh, repeat := s.variantShape(ts, str(fs, "variant"))
-	if v := str(fs, "shape"); v != "" {
-		if sh, err = shape.Parse(v); err != nil {
-			ts.Fatalf("%v", err)
-		}
+	p, err := s.get(ctx, st, f.c, true)
+	if err != nil {
+		return err
+	}
+	sh, repeat, err := s.sendShape(st, f.variant, f.shape)
+	if err != nil {
+		return err
 	}
 	one := b
 	for i := 1; i < repeat; i++ {
@@ -172,7 +191,7 @@ func runSendEdge(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args [
 		p.unread = true
 	}
 	p.req, p.profile = &r, prof
-	s.write(ts, p, b, sh, what)
+	return s.write(st, p, b, sh, what)
 }
 
 func pick(r *wire.Request, key string) *wire.String {
@@ -190,37 +209,50 @@ func clip(s string, n int) string {
 	return s[:n] + fmt.Sprintf("… (%d bytes)", len(s))
 }
 
-func runSequential(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-	n := intFlag(fs, "n")
+// sequentialFlags are sequential's flags.
+type sequentialFlags struct {
+	n     int
+	empty bool
+}
+
+func (f *sequentialFlags) define(fs *flag.FlagSet) {
+	fs.IntVar(&f.n, "n", 1000, "")
+	fs.BoolVar(&f.empty, "empty", false, "")
+}
+
+func cmdSequential(ctx context.Context, st *script.State, s *session, f *sequentialFlags, args []string) error {
+	n := f.n
 	if n < 1 || n > 5000 || len(args) != 0 {
-		ts.Fatalf("usage: sequential -n N (1 to 5000)")
+		return script.Usagef("-n %d: want 1 to 5000, and no arguments", n)
 	}
 	r := DefaultRequest()
-	if boolFlag(fs, "empty") {
+	if f.empty {
 		for i := 0; i < n; i++ {
-			c, err := s.dial(context.Background())
+			c, err := s.dial(ctx)
 			if err != nil {
-				fail(ts, Finding{Check: "conn/refused", Summary: "the server stopped accepting connections", Offset: -1},
+				return fault(Finding{Check: "conn/refused", Summary: "the server stopped accepting connections", Offset: -1},
 					"connection %d of %d, made after %d opened and closed without a byte: %v", i+1, n, i, err)
 			}
 			c.Close()
 		}
 		for i, wait := range []time.Duration{0, 300 * time.Millisecond} {
-			time.Sleep(wait)
-			if obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); err != nil {
-				fail(ts, exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+			if obs, err := exchange(s.trace.context(ctx), s.target, s.profile, &r, s.timeout); err != nil {
+				return fault(exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
 					"after %d connections opened and closed without a byte the server no longer serves (probe %d): %v", n, i+1, err)
 			}
 		}
-		ts.Logf("%d connections opened and closed without a byte; the server still serves", n)
-		return
+		st.Logf("%d connections opened and closed without a byte; the server still serves", n)
+		return nil
 	}
 	took := make([]time.Duration, 0, n)
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
-		if obs, err := exchange(s.trace.context(context.Background()), s.target, s.profile, &r, s.timeout); err != nil {
-			fail(ts, exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
+		if obs, err := exchange(s.trace.context(ctx), s.target, s.profile, &r, s.timeout); err != nil {
+			return fault(exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
 				"connection %d of %d, made after %d served one after another, was not served within %v: %v", i+1, n, i, s.timeout, err)
 		}
 		took = append(took, time.Since(t0))
@@ -237,9 +269,10 @@ func runSequential(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args
 	for _, d := range took {
 		slowest = max(slowest, d)
 	}
-	ts.Logf("%d exchanges one after another in %v: slowest %v, mean of the first %d %v, of the last %d %v (bound: the step timeout %v each)",
+	st.Logf("%d exchanges one after another in %v: slowest %v, mean of the first %d %v, of the last %d %v (bound: the step timeout %v each)",
 		n, time.Since(start).Round(time.Millisecond), slowest.Round(time.Microsecond),
 		tenth, mean(took[:tenth]).Round(time.Microsecond), tenth, mean(took[n-tenth:]).Round(time.Microsecond), s.timeout)
+	return nil
 }
 
 // goldenCities are the names golden-set draws from: the book's, empty, null,
@@ -288,23 +321,36 @@ func goldenRequests(seed int64, n int) ([]wire.Request, error) {
 	return out, nil
 }
 
-func runGoldenSet(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-	n := intFlag(fs, "n")
+// goldenSetFlags are golden-set's flags.
+type goldenSetFlags struct {
+	n       int
+	variant string
+	within  time.Duration
+}
+
+func (f *goldenSetFlags) define(fs *flag.FlagSet) {
+	fs.IntVar(&f.n, "n", 200, "")
+	fs.StringVar(&f.variant, "variant", "", "")
+	fs.DurationVar(&f.within, "within", 0, "")
+}
+
+func cmdGoldenSet(ctx context.Context, st *script.State, s *session, f *goldenSetFlags, args []string) error {
+	n := f.n
 	if n < 1 || n > 5000 || len(args) != 0 {
-		ts.Fatalf("usage: golden-set -n N (1 to 5000) [-variant V]")
+		return script.Usagef("-n %d: want 1 to 5000, and no arguments", n)
 	}
 	if s.golden == nil {
-		ts.Logf("no golden reference: run with --golden book")
-		s.t.Skip("no golden reference: run with --golden book")
+		st.Logf("no golden reference: run with --golden book")
+		return script.Skip("no golden reference: run with --golden book")
 	}
 	reqs, err := goldenRequests(s.seed, n)
 	if err != nil {
-		ts.Fatalf("%v", err)
+		return script.Usagef("%v", err)
 	}
-	v := str(fs, "variant")
-	within := durFlag(fs, "within", s.timeout)
+	v := f.variant
+	within := orDefault(f.within, s.timeout)
 	var failed atomic.Bool
-	ts.Logf("%d requests generated from seed %d, sent %s", n, s.seed, v)
+	st.Logf("%d requests generated from seed %d, sent %s", n, s.seed, v)
 	p := s.profile
 	err = forEach(n, 8, func(i int) (err error) {
 		if failed.Load() {
@@ -331,7 +377,7 @@ func runGoldenSet(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args 
 		case "coalesced":
 			b = append(b, b...)
 		}
-		c, err := s.dial(context.Background())
+		c, err := s.dial(ctx)
 		if err != nil {
 			return err
 		}
@@ -364,16 +410,29 @@ func runGoldenSet(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args 
 		if !ok {
 			f = Finding{Check: "reply/not-golden", Summary: "the reply differs from the reference server's", Offset: -1}
 		}
-		fail(ts, f, "replies to the generated requests (seed %d) differ from the reference: %v", s.seed, err)
+		return fault(f, "replies to the generated requests (seed %d) differ from the reference: %v", s.seed, err)
 	}
-	ts.Logf("%d replies equal the reference's", n)
+	st.Logf("%d replies equal the reference's", n)
+	return nil
 }
 
-func runHold(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []string) {
-	n, k := intFlag(fs, "n"), intFlag(fs, "dials")
-	within := durFlag(fs, "within", s.timeout)
+// holdFlags are hold's flags.
+type holdFlags struct {
+	n, dials int
+	within   time.Duration
+}
+
+func (f *holdFlags) define(fs *flag.FlagSet) {
+	fs.IntVar(&f.n, "n", 500, "")
+	fs.IntVar(&f.dials, "dials", 40, "")
+	fs.DurationVar(&f.within, "within", 0, "")
+}
+
+func cmdHold(ctx context.Context, st *script.State, s *session, f *holdFlags, args []string) error {
+	n, k := f.n, f.dials
+	within := orDefault(f.within, s.timeout)
 	if n < 1 || n > 2000 || k < 1 || len(args) != 0 {
-		ts.Fatalf("usage: hold -n N (1 to 2000) [-dials K] [-within D]")
+		return script.Usagef("-n %d -dials %d: want 1 to 2000 clients, at least 1 dialling, and no arguments", n, k)
 	}
 	conns := make([]*net.TCPConn, n)
 	defer func() {
@@ -384,7 +443,7 @@ func runHold(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []str
 		}
 	}()
 	err := forEach(n, k, func(i int) error {
-		c, err := s.dial(context.Background())
+		c, err := s.dial(ctx)
 		if err != nil {
 			return fmt.Errorf("client %d: %v", i, err)
 		}
@@ -392,14 +451,14 @@ func runHold(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []str
 		return nil
 	})
 	if err != nil {
-		fail(ts, Finding{Check: "conn/refused", Summary: "the server did not accept every connection", Offset: -1},
+		return fault(Finding{Check: "conn/refused", Summary: "the server did not accept every connection", Offset: -1},
 			"connecting %d clients, at most %d dialling at a time: %v", n, k, err)
 	}
-	ts.Logf("%d clients connected and held open", n)
+	st.Logf("%d clients connected and held open", n)
 	r := DefaultRequest()
 	b, err := wire.Encoder{Profile: s.profile}.AppendRequest(nil, &r)
 	if err != nil {
-		ts.Fatalf("%v", err)
+		return err
 	}
 	start := make(chan struct{})
 	errs := make([]error, n)
@@ -443,8 +502,9 @@ func runHold(ts *testscript.TestScript, s *session, fs *flag.FlagSet, args []str
 		}
 	}
 	if len(failed) > 0 {
-		fail(ts, found,
+		return fault(found,
 			"%d of %d clients connected at once were not served within %v:\n%s", len(failed), n, within, strings.Join(failed[:min(3, len(failed))], "\n"))
 	}
-	ts.Logf("%d clients connected at once, all served", n)
+	st.Logf("%d clients connected at once, all served", n)
+	return nil
 }

@@ -124,14 +124,6 @@ type connState struct {
 	lingers bool     // SetLinger(0): the close will be a reset
 }
 
-type traceKey struct{}
-
-// traceOf is the trace of the script being set up, or nil.
-func traceOf(values map[any]any) *Trace {
-	t, _ := values[traceKey{}].(*Trace)
-	return t
-}
-
 // begin starts the trace's clock and returns it.
 func (t *Trace) begin() *Trace {
 	t.mu.Lock()

@@ -24,4 +24,12 @@
 // for one that stops reading at the end marker, AnyError for one whose
 // errors carry no class, Classify for one with error values of its own.
 // CheckReplies and CheckRequests compare one stream, without fuzzing.
+//
+// The same harness builds as a libFuzzer binary for ClusterFuzzLite or
+// OSS-Fuzz (compile_native_go_fuzzer, which is go-118-fuzz-build and
+// clang): Replies and Requests take an F, which go-118-fuzz-build's F
+// satisfies as *testing.F does, and its failures panic, which libFuzzer
+// reports as crashes. Such a build ignores F.Add: the command
+// tripfuzz/seedcorpus writes the seeds as its seed corpus
+// (LibFuzzerInput).
 package tripfuzz

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"embed"
+	"encoding/binary"
 	"encoding/hex"
 	"io/fs"
 	"path"
@@ -105,4 +106,20 @@ func RequestSeeds() []Seed {
 func Foreign() []Seed {
 	_, foreign := loadSeeds()
 	return append([]Seed(nil), foreign...)
+}
+
+// LibFuzzerInput is the libFuzzer input from which a Replies or Requests
+// target built by go-118-fuzz-build (compile_native_go_fuzzer) reads
+// stream: go-fuzz-headers takes a []byte argument as a 4-byte big-endian
+// length, then that many bytes. (It reads a length of 0 as 30, and one
+// that is not the number of bytes left modulo that number: the empty
+// stream is a length of 0 and one byte.) A libFuzzer build ignores F.Add,
+// so the seeds reach it only as a seed corpus of such inputs
+// (ClusterFuzzLite reads $OUT/TARGET_seed_corpus.zip; the command
+// tripfuzz/seedcorpus writes one).
+func LibFuzzerInput(stream []byte) []byte {
+	if len(stream) == 0 {
+		return []byte{0, 0, 0, 0, 0}
+	}
+	return append(binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(stream)), uint32(len(stream))), stream...)
 }

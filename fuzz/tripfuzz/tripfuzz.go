@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/tripcheck/tripcheck/wire"
@@ -130,18 +131,36 @@ func (m *Mismatch) Error() string {
 	return at + ": got " + m.Got + ", want " + m.Want
 }
 
+// F is the fuzz target that Replies and Requests fill: *testing.F under
+// go test -fuzz, and go-118-fuzz-build's *testing.F
+// (github.com/AdamKorcz/go-118-fuzz-build/testing) where
+// compile_native_go_fuzzer builds the target as a libFuzzer binary for
+// ClusterFuzzLite or OSS-Fuzz. A harness declares f *testing.F as usual;
+// that tool swaps the package, not the call.
+type F interface {
+	Helper()
+	Add(args ...any)
+	Fuzz(ff any)
+}
+
+// T is what the fuzz function asks of the T that the engine passes it for
+// each input: *testing.T, or go-118-fuzz-build's *testing.T, whose Fatalf
+// panics (libFuzzer's crash, with the input).
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // Replies makes f a differential fuzz test of decode, a decoder of whole
 // reply streams in profile p: it adds the seeds (ReplySeeds), then checks
 // every input against package wire's decoder (see CheckReplies) and fails
 // with the Mismatch. Call it from a fuzz target in place of f.Fuzz; seeds
-// added with f.Add before it are kept.
-func Replies(f *testing.F, p wire.Profile, decode func(stream []byte) ([]wire.Trip, error), opts ...Option) {
+// added with f.Add before it are kept. f is a *testing.F, or the F of a
+// libFuzzer build (see F).
+func Replies(f F, p wire.Profile, decode func(stream []byte) ([]wire.Trip, error), opts ...Option) {
 	f.Helper()
-	for _, s := range ReplySeeds() {
-		f.Add(s.Bytes)
-	}
 	c := newConfig(opts)
-	f.Fuzz(func(t *testing.T, stream []byte) {
+	fuzz(f, replySeedArgs(), func(t T, stream []byte) {
 		if m := c.checkReplies(p, stream, decode); m != nil {
 			t.Fatalf("%v reply stream of %d bytes %s%s:\n%v", p, len(stream), quote(stream), seedName(stream, ReplySeeds), m)
 		}
@@ -151,17 +170,45 @@ func Replies(f *testing.F, p wire.Profile, decode func(stream []byte) ([]wire.Tr
 // Requests is Replies for a decoder of whole request streams: the
 // blocks a client sends (one request, or more from a client that does not
 // conform), each a wire.Request.
-func Requests(f *testing.F, p wire.Profile, decode func(stream []byte) ([]wire.Request, error), opts ...Option) {
+func Requests(f F, p wire.Profile, decode func(stream []byte) ([]wire.Request, error), opts ...Option) {
 	f.Helper()
-	for _, s := range RequestSeeds() {
-		f.Add(s.Bytes)
-	}
 	c := newConfig(opts)
-	f.Fuzz(func(t *testing.T, stream []byte) {
+	fuzz(f, requestSeedArgs(), func(t T, stream []byte) {
 		if m := c.checkRequests(p, stream, decode); m != nil {
 			t.Fatalf("%v request stream of %d bytes %s%s:\n%v", p, len(stream), quote(stream), seedName(stream, RequestSeeds), m)
 		}
 	})
+}
+
+// fuzz adds the seeds to f and gives it body as the fuzz function, typed
+// for f's engine. go test's F.Fuzz wants a function whose first parameter
+// is exactly *testing.T; go-118-fuzz-build's F.Fuzz calls the function by
+// reflection with its own *T, which a parameter of interface type T
+// accepts.
+func fuzz(f F, seeds [][]any, body func(t T, stream []byte)) {
+	for _, args := range seeds {
+		f.Add(args...)
+	}
+	if tf, ok := f.(*testing.F); ok {
+		tf.Fuzz(func(t *testing.T, stream []byte) { body(t, stream) })
+		return
+	}
+	f.Fuzz(func(t T, stream []byte) { body(t, stream) })
+}
+
+// The seeds as F.Add's arguments, made once: a libFuzzer build calls
+// Replies (and so F.Add, a no-op there) again for every input.
+var (
+	replySeedArgs   = sync.OnceValue(func() [][]any { return seedArgs(ReplySeeds()) })
+	requestSeedArgs = sync.OnceValue(func() [][]any { return seedArgs(RequestSeeds()) })
+)
+
+func seedArgs(seeds []Seed) [][]any {
+	args := make([][]any, len(seeds))
+	for i, s := range seeds {
+		args[i] = []any{s.Bytes}
+	}
+	return args
 }
 
 // quote shows a stream in a failure: its first 256 bytes at most (go test

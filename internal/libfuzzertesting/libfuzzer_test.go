@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tripcheck/tripcheck/internal/libfuzzerlink"
 )
 
 // moduleRoot is the directory of go.mod, two levels up.
@@ -24,26 +26,6 @@ func moduleRoot(t *testing.T) string {
 	return root
 }
 
-// requireLibFuzzer skips the test, or fails it under CI=true, when clang
-// cannot link a libFuzzer binary (Debian: clang and libclang-rt-dev).
-func requireLibFuzzer(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join(dir, "t.c")
-	if err := os.WriteFile(src, []byte("int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("clang", "-fsanitize=fuzzer", src, "-o", filepath.Join(dir, "t")).CombinedOutput()
-	if err == nil {
-		return
-	}
-	msg := "clang cannot link a libFuzzer binary (Debian: clang libclang-rt-dev): " + strings.TrimSpace(string(out))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 // TestRunFailsOnCrash runs .clusterfuzzlite/libfuzzer on the package
 // testdata/crasher, whose target fails on inputs that start with "bug":
 // libFuzzer must find such an input, and the script must exit 1, name the
@@ -52,7 +34,7 @@ func TestRunFailsOnCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a libFuzzer binary (a minute or two on a loaded machine)")
 	}
-	requireLibFuzzer(t)
+	libfuzzerlink.Require(t)
 	root := moduleRoot(t)
 	artifacts := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
