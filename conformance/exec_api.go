@@ -56,12 +56,3 @@ func (r *ExecRun) Stdout() []byte { return r.p.stdout.Bytes() }
 
 // Describe says how the client ended, with its output, for a report.
 func (r *ExecRun) Describe() string { return r.p.describe() }
-
-// PrintedLines splits a client's stdout into lines as the client suite
-// does: "\n" ends a line, a "\r" before it is dropped, and a last line
-// without "\n" still counts.
-func PrintedLines(stdout []byte) []string { return printedLines(stdout) }
-
-// IsErrorLine reports whether a printed line is the exec contract's failure
-// line, "ERROR <reason>".
-func IsErrorLine(l string) bool { return isErrorLine(l) }

@@ -8,11 +8,11 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/contract"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -330,72 +330,24 @@ func drain(c net.Conn, max int) drained {
 }
 
 // Judge checks what a client printed (its stdout and exit status) for a
-// reply the reference decoder made e of. Where e is complete, the client
-// must print exactly e's trips and "END n" and exit 0. Where it is not,
-// the client must exit non-zero and print one ERROR line, last; before it,
-// it may print the lines of some first trips of e (those of blocks it
-// received whole), in order, and nothing else.
+// reply the reference decoder made e of, by the exec contract (package
+// contract). Where e is complete, the client must print exactly e's trips
+// and "END n" and exit 0 (contract.CheckAnswer). Where it is not, the
+// client must exit non-zero and print one ERROR line, last; before it,
+// either none or all of e's trips (those of the blocks received whole and
+// valid before the fault), in order (contract.CheckFailed).
 func Judge(e Expectation, stdout []byte, code int) error {
-	lines := conformance.PrintedLines(stdout)
-	wantText := strings.Join(conformance.ExpectedOutput(e.Trips), "\n") + "\n"
-	want := conformance.PrintedLines([]byte(wantText))
+	lines := contract.Lines(stdout)
 	if e.Complete {
-		for i := 0; i < max(len(want), len(lines)); i++ {
-			switch {
-			case i >= len(lines):
-				return fmt.Errorf("on a complete reply of %d trips the output stops after %d lines; line %d should be %q (exit %d)\n%s", len(e.Trips), len(lines), i+1, want[i], code, show(lines))
-			case i >= len(want):
-				return fmt.Errorf("on a complete reply of %d trips, line %d is more than the answer: %q\n%s", len(e.Trips), i+1, lines[i], show(lines))
-			case lines[i] != want[i]:
-				return fmt.Errorf("on a complete reply of %d trips, line %d should be %q, not %q\n%s", len(e.Trips), i+1, want[i], lines[i], show(lines))
-			}
-		}
-		if code != 0 {
-			return fmt.Errorf("the client printed the whole answer of a complete reply but exited %d, want 0", code)
+		if v := contract.CheckAnswer(lines, code, e.Trips); v != nil {
+			return fmt.Errorf("on a complete reply of %d trips: %w", len(e.Trips), v)
 		}
 		return nil
 	}
-	why := "the reply is no answer (" + e.Err.Error() + ")"
-	switch {
-	case len(lines) == 0 || !conformance.IsErrorLine(lines[len(lines)-1]):
-		return fmt.Errorf("%s, but the client's last line is not \"ERROR <reason>\" (exit %d)\n%s", why, code, show(lines))
-	case code == 0:
-		return fmt.Errorf("%s, but the client exited 0", why)
-	}
-	whole := want[:len(want)-1] // without END
-	for i, l := range lines[:len(lines)-1] {
-		switch {
-		case i >= len(whole):
-			return fmt.Errorf("%s; before its ERROR line the client printed line %d, %q, but only %d trips came whole and valid before the fault\n%s", why, i+1, l, len(e.Trips), show(lines))
-		case l != whole[i]:
-			return fmt.Errorf("%s; before its ERROR line the client printed line %d, %q, which should be %q or nothing\n%s", why, i+1, l, whole[i], show(lines))
-		}
-	}
-	// The contract: the trips of the blocks received whole, either none
-	// or all of them, as the book's client keeps them.
-	if n := len(lines) - 1; n > 0 && n < len(whole) {
-		return fmt.Errorf("%s; before its ERROR line the client printed %d of the %d trips that came whole: it prints either none or all of them\n%s", why, n, len(whole), show(lines))
+	if v := contract.CheckFailed(lines, code, "a reply that is no answer ("+e.Err.Error()+")", e.Trips); v != nil {
+		return v
 	}
 	return nil
-}
-
-// show shows printed lines, at most 8 of at most 120 bytes.
-func show(lines []string) string {
-	if len(lines) == 0 {
-		return "    (nothing printed)"
-	}
-	var b strings.Builder
-	for i, l := range lines {
-		if i == 8 {
-			fmt.Fprintf(&b, "    … %d more lines\n", len(lines)-i)
-			break
-		}
-		if len(l) > 120 {
-			l = l[:120] + fmt.Sprintf("… (%d bytes)", len(l))
-		}
-		fmt.Fprintf(&b, "    %3d: %s\n", i+1, strconv.Quote(l))
-	}
-	return strings.TrimRight(b.String(), "\n")
 }
 
 // clip bounds a detail.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/contract"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/livefuzz"
 	"github.com/tripcheck/tripcheck/wire"
@@ -27,14 +28,10 @@ import (
 func referenceClient(ctx context.Context, addr string, search *wire.Request, p wire.Profile, stdout io.Writer) int {
 	trips, err := fakes.Query(ctx, addr, search, p, 10*time.Second)
 	if err != nil {
-		fmt.Fprintf(stdout, "ERROR %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		contract.WriteFailed(stdout, nil, err.Error())
 		return 1
 	}
-	var b strings.Builder
-	for _, l := range conformance.ExpectedOutput(trips) {
-		b.WriteString(l + "\n")
-	}
-	io.WriteString(stdout, b.String())
+	contract.WriteAnswer(stdout, trips)
 	return 0
 }
 
@@ -195,6 +192,9 @@ func TestClientReferenceSurvives(t *testing.T) {
 	}
 }
 
+// Judge is the contract's checks (tested with broken outputs in package
+// contract) over the trips the reference decoder takes from the reply:
+// here, which trips count as whole, and whether the reply is complete.
 func TestJudge(t *testing.T) {
 	p := wire.Qt4
 	trips := []wire.Trip{
@@ -206,7 +206,7 @@ func TestJudge(t *testing.T) {
 		whole, _ = p.AppendTrip(whole, &trips[i])
 	}
 	full := wire.AppendEnd(append([]byte(nil), whole...))
-	l0, l1 := conformance.TripLine(&trips[0]), conformance.TripLine(&trips[1])
+	l0, l1 := contract.TripLine(&trips[0]), contract.TripLine(&trips[1])
 	cut := full[:len(whole)-3] // inside trip[1]
 	for _, tc := range []struct {
 		name   string
@@ -216,19 +216,11 @@ func TestJudge(t *testing.T) {
 		ok     bool
 	}{
 		{"complete", full, l0 + "\n" + l1 + "\nEND 2\n", 0, true},
-		{"complete, crlf", full, l0 + "\r\n" + l1 + "\r\nEND 2\r\n", 0, true},
-		{"complete, exit 1", full, l0 + "\n" + l1 + "\nEND 2\n", 1, false},
 		{"complete, a trip missing", full, l0 + "\nEND 1\n", 0, false},
-		{"complete, error", full, "ERROR no\n", 1, false},
 		{"after the end marker", append(append([]byte(nil), full...), 0, 5, 1), l0 + "\n" + l1 + "\nEND 2\n", 0, true},
 		{"cut, error", cut, "ERROR cut\n", 1, true},
 		{"cut, whole trip first", cut, l0 + "\nERROR cut\n", 1, true},
 		{"cut, the cut trip printed", cut, l0 + "\n" + l1 + "\nERROR cut\n", 1, false},
-		{"cut, exit 0", cut, "ERROR cut\n", 0, false},
-		{"cut, success", cut, l0 + "\nEND 1\n", 0, false},
-		{"cut, no error line", cut, "", 1, false},
-		{"cut, two error lines", cut, "ERROR a\nERROR b\n", 1, false},
-		{"cut, out of order", cut, l1 + "\nERROR cut\n", 1, false},
 		{"no end marker", whole, l0 + "\n" + l1 + "\nERROR eof\n", 1, true},
 		{"no end marker, success", whole, l0 + "\n" + l1 + "\nEND 2\n", 0, false},
 	} {
@@ -449,9 +441,7 @@ func faultyClient(mode string, args []string) int {
 		}
 		time.Sleep(time.Hour)
 	}
-	for _, l := range conformance.ExpectedOutput(trips) {
-		fmt.Println(l)
-	}
+	contract.WriteAnswer(os.Stdout, trips)
 	return 0
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/conformance/report"
@@ -42,16 +41,7 @@ func (h *htmlSessions) add(s *pcap.Session, d *pcap.Decoded) {
 		h.more++
 		return
 	}
-	h.sessions = append(h.sessions, report.CaptureSession{
-		Title:   fmt.Sprintf("session %d: %v → %v", s.Index, s.Client, s.Server),
-		Profile: d.Profile,
-		Notes: []string{
-			fmt.Sprintf("%s, +%s, %d packets (%d–%d), %s", s.First.UTC().Format("2006-01-02 15:04:05.000000"),
-				s.Last.Sub(s.First).Round(time.Microsecond), s.Packets, s.FirstPacket, s.LastPacket, s.End),
-			fmt.Sprintf("profile %v (%s)", d.Profile, d.ProfileNote),
-		},
-		Wire: conformance.SessionWire(s),
-	})
+	h.sessions = append(h.sessions, report.NewCaptureSession(s, d))
 }
 
 // write writes the page of the sessions of capture path.

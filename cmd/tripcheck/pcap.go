@@ -2,13 +2,10 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -18,7 +15,6 @@ import (
 
 	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/conformance/report"
-	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -255,12 +251,11 @@ cannot be read (after the sessions before the fault).`,
 // decodeCapture is pcap decode: the text of each session to text and its
 // JSON Lines to jsonW, each when not nil, and its diagram to html.
 func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profile wire.Profile, text *bufio.Writer, jsonW io.Writer, html *htmlSessions) error {
-	var enc *json.Encoder
+	var enc *report.DecodeJSON
 	if jsonW != nil {
-		enc = json.NewEncoder(jsonW)
-		enc.SetEscapeHTML(false)
+		enc = report.NewDecodeJSON(jsonW)
 	}
-	var tw textWriter
+	var tw report.DecodeText
 	var d pcap.Decoded
 	var writeErr error
 	err := e.readCapture(path, f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
@@ -285,10 +280,10 @@ func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profil
 			d.Decode(s, profile)
 			html.add(s, &d)
 			if enc != nil {
-				writeErr = enc.Encode(sessionJSON(s, &d))
+				writeErr = enc.Session(s, &d)
 			}
 			if text != nil && writeErr == nil {
-				_, writeErr = text.Write(tw.session(s, &d))
+				_, writeErr = text.Write(tw.Session(s, &d))
 			}
 			if writeErr != nil {
 				break
@@ -443,337 +438,4 @@ func (e *env) writeStreamed(st *report.Stream, rep *conformance.Report, f *suite
 		return &exitError{code: exitFail}
 	}
 	return nil
-}
-
-// textWriter writes sessions for people, one line per message. It formats
-// fields itself, with appends and a cache of quoted strings, because a
-// large capture has millions of lines.
-type textWriter struct {
-	b      []byte
-	quoted map[string]string // raw UTF-16 → quoted, for repeated names
-}
-
-func (w *textWriter) session(s *pcap.Session, d *pcap.Decoded) []byte {
-	b := w.b[:0]
-	dur := s.Last.Sub(s.First)
-	b = fmt.Appendf(b, "session %d  %v → %v  %s  +%s  %d packets (%d–%d)  %s\n", s.Index, s.Client, s.Server,
-		s.First.UTC().Format("2006-01-02 15:04:05.000000"), dur.Round(time.Microsecond), s.Packets, s.FirstPacket, s.LastPacket, s.End)
-	b = fmt.Appendf(b, "  profile  %v (%s)\n", d.Profile, d.ProfileNote)
-	last := pcap.Direction(0)
-	for i := range d.Messages {
-		m := &d.Messages[i]
-		name := "request"
-		if m.Dir == pcap.ServerToClient {
-			name = "reply"
-		}
-		if m.Dir == last {
-			name = ""
-		}
-		last = m.Dir
-		b = append(b, "  "...)
-		start := len(b)
-		b = append(b, name...)
-		b = pad(b, len(b)-start, 8)
-		b = append(b, "packet "...)
-		start = len(b)
-		b = strconv.AppendInt(b, m.Packet, 10)
-		b = pad(b, len(b)-start, 6)
-		b = append(b, "offset "...)
-		start = len(b)
-		b = strconv.AppendInt(b, m.Offset, 10)
-		b = pad(b, len(b)-start, 6)
-		switch m.Kind {
-		case wire.KindRequest:
-			if m.Index > 0 {
-				b = fmt.Appendf(b, "request[%d] ", m.Index)
-			}
-			b = w.request(b, &m.Request)
-			if err := m.Request.Validate(); err != nil && m.Err == nil {
-				b = append(b, "  invalid: "...)
-				b = append(b, err.Error()...)
-			}
-		case wire.KindTrip:
-			b = append(b, "trip["...)
-			b = strconv.AppendInt(b, int64(m.Index), 10)
-			b = append(b, "] "...)
-			b = w.trip(b, &m.Trip)
-		case wire.KindEnd:
-			b = append(b, "end marker"...)
-		}
-		if m.Err != nil {
-			b = append(b, "  fault: "...)
-			b = append(b, m.Err.Error()...)
-		}
-		b = append(b, '\n')
-	}
-	for _, f := range d.Faults {
-		b = fmt.Appendf(b, "  %-8s packet %-6d offset %-6d %v: %v\n", "fault", f.Packet, f.Offset, f.Dir, f.Err)
-	}
-	b = fmt.Appendf(b, "  %-8s client %s; server %s\n", "close", closeText(s.Up), closeText(s.Down))
-	for _, n := range s.Notes {
-		b = fmt.Appendf(b, "  %-8s %v\n", "note", n)
-	}
-	if s.NotesDropped > 0 {
-		b = fmt.Appendf(b, "  %-8s and %d more\n", "note", s.NotesDropped)
-	}
-	b = append(b, '\n')
-	w.b = b
-	return b
-}
-
-// pad appends spaces to b, whose last n bytes are a field, up to width,
-// then one more: fmt's "%-8s ".
-func pad(b []byte, n, width int) []byte {
-	for ; n < width; n++ {
-		b = append(b, ' ')
-	}
-	return append(b, ' ')
-}
-
-// The fields, as wire's String methods write them.
-
-func (w *textWriter) request(b []byte, r *wire.Request) []byte {
-	b = append(b, "request{type "...)
-	b = appendByte(b, r.Type)
-	b = append(b, ", from "...)
-	b = w.quote(b, r.From)
-	b = append(b, ", to "...)
-	b = w.quote(b, r.To)
-	b = append(b, ", date "...)
-	b = appendDate(b, r.Date)
-	b = append(b, ", time "...)
-	b = appendTime(b, r.Time)
-	b = append(b, ", flag "...)
-	b = appendByte(b, r.Flag)
-	return append(b, '}')
-}
-
-func (w *textWriter) trip(b []byte, t *wire.Trip) []byte {
-	b = append(b, "{date "...)
-	b = appendDate(b, t.Date)
-	b = append(b, ", departure "...)
-	b = appendTime(b, t.Departure)
-	b = append(b, ", duration "...)
-	b = strconv.AppendUint(b, uint64(t.Duration), 10)
-	b = append(b, ", changes "...)
-	b = strconv.AppendUint(b, uint64(t.Changes), 10)
-	b = append(b, ", trainType "...)
-	b = w.quote(b, t.TrainType)
-	return append(b, '}')
-}
-
-func (w *textWriter) quote(b []byte, s wire.String) []byte {
-	if s.IsNull() {
-		return append(b, "null"...)
-	}
-	if q, ok := w.quoted[string(s.Raw())]; ok {
-		return append(b, q...)
-	}
-	q := s.Quote()
-	if w.quoted == nil {
-		w.quoted = make(map[string]string)
-	}
-	if len(w.quoted) < 4096 {
-		w.quoted[string(s.Raw())] = q
-	}
-	return append(b, q...)
-}
-
-func appendByte(b []byte, c byte) []byte {
-	if c >= 0x20 && c < 0x7f {
-		return strconv.AppendQuoteRune(b, rune(c))
-	}
-	return fmt.Appendf(b, "0x%02x", c)
-}
-
-func appendDate(b []byte, d wire.Date) []byte {
-	if d.IsNull() || !d.IsValid() {
-		return append(b, d.String()...)
-	}
-	y, m, dd := d.Civil()
-	if y < 0 {
-		b, y = append(b, '-'), -y
-	}
-	b = appendZero(b, int(y), 4)
-	b = append(b, '-')
-	b = appendZero(b, m, 2)
-	b = append(b, '-')
-	return appendZero(b, dd, 2)
-}
-
-func appendTime(b []byte, t wire.Time) []byte {
-	if t.IsNull() || !t.IsValid() {
-		return append(b, t.String()...)
-	}
-	ms := int(t.Wire())
-	b = appendZero(b, ms/3_600_000, 2)
-	b = append(b, ':')
-	b = appendZero(b, ms/60_000%60, 2)
-	b = append(b, ':')
-	b = appendZero(b, ms/1000%60, 2)
-	b = append(b, '.')
-	return appendZero(b, ms%1000, 3)
-}
-
-// appendZero appends n with leading zeros to width digits.
-func appendZero(b []byte, n, width int) []byte {
-	var d [20]byte
-	s := strconv.AppendInt(d[:0], int64(n), 10)
-	for i := len(s); i < width; i++ {
-		b = append(b, '0')
-	}
-	return append(b, s...)
-}
-
-func closeText(st *pcap.Stream) string {
-	var parts []string
-	if st.FIN.Seen() {
-		parts = append(parts, fmt.Sprintf("FIN packet %d at offset %d", st.FIN.Packet, st.FIN.Offset))
-	}
-	if st.RST.Seen() {
-		parts = append(parts, fmt.Sprintf("RST packet %d", st.RST.Packet))
-	}
-	if len(parts) == 0 {
-		return "no FIN or RST"
-	}
-	return strings.Join(parts, ", ")
-}
-
-// JSON of decode, one object per session.
-type (
-	jsonSession struct {
-		Index        int           `json:"index"`
-		Client       string        `json:"client"`
-		Server       string        `json:"server"`
-		First        time.Time     `json:"first"`
-		Last         time.Time     `json:"last"`
-		FirstPacket  int64         `json:"first_packet"`
-		LastPacket   int64         `json:"last_packet"`
-		Packets      int           `json:"packets"`
-		End          string        `json:"end"`
-		Profile      string        `json:"profile"`
-		ProfileNote  string        `json:"profile_note"`
-		Request      *jsonRequest  `json:"request,omitempty"`
-		Messages     []jsonMessage `json:"messages"`
-		Faults       []jsonFault   `json:"faults"`
-		ClientSide   jsonSide      `json:"client_side"`
-		ServerSide   jsonSide      `json:"server_side"`
-		Notes        []jsonNote    `json:"notes"`
-		NotesDropped int           `json:"notes_dropped,omitempty"`
-	}
-	jsonRequest struct {
-		Type string `json:"type"`
-		From string `json:"from"`
-		To   string `json:"to"`
-		Date string `json:"date"`
-		Time string `json:"time"`
-		Flag string `json:"flag"`
-	}
-	jsonMessage struct {
-		Dir     string          `json:"dir"`
-		Kind    string          `json:"kind"`
-		Index   int             `json:"index"`
-		Offset  int64           `json:"offset"`
-		Size    int             `json:"size"`
-		Packet  int64           `json:"packet"`
-		Last    int64           `json:"last_packet"`
-		Time    time.Time       `json:"time"`
-		Request *jsonRequest    `json:"request,omitempty"`
-		Trip    *fakes.JSONTrip `json:"trip,omitempty"`
-		Fault   *jsonFieldError `json:"fault,omitempty"`
-	}
-	jsonFieldError struct {
-		Field  string `json:"field"`
-		Offset int64  `json:"offset"`
-		Error  string `json:"error"`
-	}
-	jsonFault struct {
-		Dir    string `json:"dir"`
-		Packet int64  `json:"packet"`
-		jsonFieldError
-	}
-	jsonSide struct {
-		Bytes      int64      `json:"bytes"`
-		Kept       int        `json:"kept"`
-		StartKnown bool       `json:"start_known"`
-		SYN        int64      `json:"syn_packet"`
-		FIN        int64      `json:"fin_packet"`
-		RST        int64      `json:"rst_packet"`
-		Gaps       []pcap.Gap `json:"gaps,omitempty"`
-	}
-	jsonNote struct {
-		Kind   string `json:"kind"`
-		Packet int64  `json:"packet"`
-		Dir    string `json:"dir,omitempty"`
-		Offset int64  `json:"offset"`
-		Text   string `json:"text"`
-	}
-)
-
-func dirName(d pcap.Direction) string {
-	switch d {
-	case pcap.ClientToServer:
-		return "client-to-server"
-	case pcap.ServerToClient:
-		return "server-to-client"
-	}
-	return ""
-}
-
-func requestJSON(r *wire.Request) *jsonRequest {
-	str := func(s wire.String) string {
-		if s.IsNull() {
-			return "@null"
-		}
-		return s.String()
-	}
-	return &jsonRequest{Type: string(rune(r.Type)), From: str(r.From), To: str(r.To), Date: r.Date.String(), Time: r.Time.String(), Flag: string(rune(r.Flag))}
-}
-
-func fieldErrorJSON(err error) *jsonFieldError {
-	if err == nil {
-		return nil
-	}
-	fe := &jsonFieldError{Error: err.Error()}
-	var de *wire.DecodeError
-	if errors.As(err, &de) {
-		fe.Field, fe.Offset = de.Field, de.Offset
-	}
-	return fe
-}
-
-func sideJSON(st *pcap.Stream) jsonSide {
-	return jsonSide{Bytes: st.Len, Kept: len(st.Data), StartKnown: st.StartKnown, SYN: st.SYN.Packet, FIN: st.FIN.Packet, RST: st.RST.Packet, Gaps: st.Gaps}
-}
-
-func sessionJSON(s *pcap.Session, d *pcap.Decoded) jsonSession {
-	j := jsonSession{
-		Index: s.Index, Client: s.Client.String(), Server: s.Server.String(),
-		First: s.First.UTC(), Last: s.Last.UTC(), FirstPacket: s.FirstPacket, LastPacket: s.LastPacket,
-		Packets: s.Packets, End: string(s.End), Profile: d.Profile.String(), ProfileNote: d.ProfileNote,
-		Messages: []jsonMessage{}, Faults: []jsonFault{}, Notes: []jsonNote{},
-		ClientSide: sideJSON(s.Up), ServerSide: sideJSON(s.Down), NotesDropped: s.NotesDropped,
-	}
-	for _, m := range d.Messages {
-		jm := jsonMessage{Dir: dirName(m.Dir), Kind: m.Kind.String(), Index: m.Index, Offset: m.Offset, Size: m.Size,
-			Packet: m.Packet, Last: m.Last, Time: m.Time.UTC(), Fault: fieldErrorJSON(m.Err)}
-		switch m.Kind {
-		case wire.KindRequest:
-			jm.Request = requestJSON(&m.Request)
-			if j.Request == nil {
-				j.Request = jm.Request
-			}
-		case wire.KindTrip:
-			t := fakes.TripJSON(&m.Trip)
-			jm.Trip = &t
-		}
-		j.Messages = append(j.Messages, jm)
-	}
-	for _, f := range d.Faults {
-		j.Faults = append(j.Faults, jsonFault{Dir: dirName(f.Dir), Packet: f.Packet, jsonFieldError: *fieldErrorJSON(f.Err)})
-	}
-	for _, n := range s.Notes {
-		j.Notes = append(j.Notes, jsonNote{Kind: string(n.Kind), Packet: n.Packet, Dir: dirName(n.Dir), Offset: n.Offset, Text: n.Text})
-	}
-	return j
 }

@@ -3,16 +3,14 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/contract"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -44,7 +42,8 @@ that the book's server gives the same trips whatever the clock says.
 --format table (the default) looks like the book's window. --format lines is
 the client exec contract, a public interface shared with the Qt client:
   one line per trip: <yyyy-MM-dd> <HH:mm:ss.zzz> <duration> <changes> <trainType>
-  (a null or invalid date or time printed as @null), then "END <n>", exit 0;
+  (a null date or time printed as @null, one out of range as @jd(N) or @ms(N);
+  the train type as UTF-8, a lone surrogate as U+FFFD), then "END <n>", exit 0;
   on failure exactly one line "ERROR <reason>" on stdout, no trip, exit 1
   ("connection closed by server" when the stream ends before the end marker);
   when nothing listens at ADDR, "ERROR connection refused" and exit 2, a setup
@@ -128,7 +127,7 @@ func runQuery(e *env, f *queryFlags, addr string) error {
 		}
 		switch f.format {
 		case "lines":
-			fmt.Fprintf(e.stdout, "ERROR %s\n", reason)
+			contract.WriteFailed(e.stdout, nil, reason)
 		case "json":
 			writeQueryJSON(e.stdout, req, p, nil, reason)
 		}
@@ -139,55 +138,13 @@ func runQuery(e *env, f *queryFlags, addr string) error {
 	}
 	switch f.format {
 	case "lines":
-		writeTripLines(e.stdout, trips)
+		contract.WriteAnswer(e.stdout, trips)
 	case "json":
 		writeQueryJSON(e.stdout, req, p, trips, "")
 	default:
-		writeTripTable(e.stdout, trips)
+		contract.WriteTable(e.stdout, trips)
 	}
 	return nil
-}
-
-// contractDate prints a date as the book's window shows it: @null for a
-// null or invalid one.
-func contractDate(d wire.Date) string {
-	if !d.IsValid() {
-		return "@null"
-	}
-	return d.String()
-}
-
-// writeTripLines prints trips in the client exec contract's format, with
-// the suite's own trip line: what tripcheck client expects is what
-// tripcheck query prints.
-func writeTripLines(w io.Writer, trips []wire.Trip) {
-	for _, l := range conformance.ExpectedOutput(trips) {
-		fmt.Fprintln(w, l)
-	}
-}
-
-// writeTripTable prints trips as the book's window shows them.
-func writeTripTable(w io.Writer, trips []wire.Trip) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Date\tDeparture\tArrival\tDuration\tChanges\tTrain type")
-	for i := range trips {
-		t := &trips[i]
-		dep, arr := "@null", "@null"
-		if t.Departure.IsValid() {
-			ms := int64(t.Departure.Wire())
-			dep = clock(ms)
-			arr = clock((ms + int64(t.Duration)*60_000) % 86_400_000) // QTime::addSecs wraps at midnight
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d hr %d min\t%d\t%s\n",
-			contractDate(t.Date), dep, arr, t.Duration/60, t.Duration%60, t.Changes, t.TrainType.String())
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "Found %d trip(s)\n", len(trips))
-}
-
-// clock is hh:mm of a time of day in milliseconds.
-func clock(ms int64) string {
-	return fmt.Sprintf("%02d:%02d", ms/3_600_000, ms/60_000%60)
 }
 
 // queryJSON is the output of --format json.

@@ -33,6 +33,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tripcheck/tripcheck/contract"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -145,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		for i := range kept {
 			b.WriteString(c.line(&kept[i]) + "\n")
 		}
-		fmt.Fprintf(&b, "ERROR %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		b.WriteString(contract.ErrorLine(err.Error()) + "\n")
 		stdout.Write([]byte(b.String()))
 		return 1
 	}
@@ -156,7 +157,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		stdout.Write([]byte(b.String()))
 	}
-	fmt.Fprintf(stdout, "END %d\n", len(trips))
+	fmt.Fprintln(stdout, contract.EndLine(len(trips)))
 	return 0
 }
 
@@ -201,7 +202,12 @@ func (c *client) line(t *wire.Trip) string {
 		u.Date, u.Departure = d, tm
 		t = &u
 	}
-	return fmt.Sprintf("%v %v %d %d %s", t.Date, t.Departure, t.Duration, t.Changes, c.trainText(t.TrainType))
+	if text, ok := c.trainText(t.TrainType); ok {
+		u := *t
+		u.TrainType = wire.NullString // printed "", then the mode's text
+		return contract.TripLine(&u) + text
+	}
+	return contract.TripLine(t)
 }
 
 // encodeRequest writes the request, with the mode's fault.

@@ -69,12 +69,13 @@ func (c *client) afterEnd(conn net.Conn, trips []wire.Trip) ([]wire.Trip, error)
 	return trips, nil
 }
 
-// trainText is how the mode prints a train type.
-func (c *client) trainText(s wire.String) string {
+// trainText is how the mode prints a train type, when it prints it its own
+// way (ok false: as the contract says).
+func (c *client) trainText(s wire.String) (string, bool) {
 	switch c.mode {
 	case "nul-terminated":
 		t, _, _ := strings.Cut(s.String(), "\x00")
-		return t
+		return t, true
 	case "wtf8":
 		var b []byte
 		for i := 0; i < s.Len(); i++ {
@@ -90,9 +91,9 @@ func (c *client) trainText(s wire.String) string {
 			}
 			b = utf8.AppendRune(b, rune(u))
 		}
-		return string(b)
+		return string(b), true
 	}
-	return s.String()
+	return "", false
 }
 
 // adjust is how the mode changes a trip before printing it.
