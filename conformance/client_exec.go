@@ -224,6 +224,9 @@ func (w *boundedBuffer) Bytes() []byte {
 const (
 	maxStdout = 4 << 20
 	maxStderr = 64 << 10
+	// pipeGrace is how long after the client exits its output may still
+	// be copied (see startProc).
+	pipeGrace = 10 * time.Second
 )
 
 // clientProc is one run of the client under --exec.
@@ -249,8 +252,12 @@ func startProc(argv []string, extra []string) (*clientProc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), extra...)
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	// Pipes held open by the client's own children do not hold Wait up.
-	cmd.WaitDelay = time.Second
+	// Pipes held open by the client's own children do not hold Wait up
+	// for ever. The delay is long because it also bounds the copying of
+	// what the client wrote before it exited: at one second, a loaded
+	// machine (load average 50 on 2 cores) cut a client's output at 32 KiB
+	// and gave a wrong verdict at random.
+	cmd.WaitDelay = pipeGrace
 	setProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, err
