@@ -202,7 +202,7 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 	var notes []string
 	decoded := false
 	var fault *Finding
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		req := DefaultRequest()
 		obs, err := exchange(ctx, target, p, &req, timeout)
 		if err != nil {

@@ -300,7 +300,7 @@ func goldenRequests(seed int64, n int) ([]wire.Request, error) {
 		}
 		switch k := rng.IntN(10); {
 		case k == 0:
-			r.Date = wire.NullDate
+			r.Date = wire.NullDate()
 		case k < 4:
 			r.Date = wire.DateJD(fixed[rng.IntN(len(fixed))])
 		default:
@@ -308,7 +308,7 @@ func goldenRequests(seed int64, n int) ([]wire.Request, error) {
 		}
 		switch k := rng.IntN(10); {
 		case k == 0:
-			r.Time = wire.NullTime
+			r.Time = wire.NullTime()
 		case k == 1:
 			r.Time = wire.TimeMS([]uint32{0, 86_399_999, 43_200_000}[rng.IntN(3)])
 		default:

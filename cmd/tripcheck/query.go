@@ -73,7 +73,7 @@ format of serve --trips, or {"request": ..., "error": "..."} and exit 1.`,
 // queryString reads a --from or --to value.
 func queryString(s string) wire.String {
 	if s == "@null" {
-		return wire.NullString
+		return wire.NullString()
 	}
 	return wire.Str(s)
 }
