@@ -84,7 +84,7 @@ func FuzzParseTemplate(f *testing.F) {
 			t.Fatal("no arguments and no error")
 		}
 		vars := map[string]string{}
-		for _, p := range Placeholders {
+		for _, p := range placeholders {
 			vars[p] = "V"
 		}
 		argv, err := tmpl.Fill(vars)

@@ -652,7 +652,7 @@ func cmdRandomSplits(ctx context.Context, st *script.State, s *session, f *count
 }
 
 func cmdDetectProfile(ctx context.Context, st *script.State, s *session, f *noFlags, args []string) error {
-	det := DetectServerProfile(ctx, s.target, s.timeout)
+	det := detectServerProfile(ctx, s.target, s.timeout)
 	st.Logf("profile: %v (%s)", det.Profile, det.Note)
 	if !det.Decoded {
 		f := Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1}
