@@ -145,7 +145,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 			if sc.Golden && o.Golden == nil {
 				return nil, nil, script.Skip("golden scenario: run with --golden book")
 			}
-			s := &session{
+			s := &serverScript{
 				target:  o.Target,
 				profile: profile,
 				timeout: o.timeout(),
