@@ -308,7 +308,7 @@ func TestEveryScenarioCanFail(t *testing.T) {
 
 func TestOKServerPasses(t *testing.T) {
 	bin := buildBrokenServer(t)
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		t.Run(p.String(), func(t *testing.T) {
 			srv := startBrokenServer(t, bin, "ok", p)
 			rep := runSuite(t, srv, p, &manifestEntry{mode: "ok", glob: "*"})

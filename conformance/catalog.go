@@ -24,10 +24,10 @@ const (
 	SuiteClient = "client"
 )
 
-// Variants are the shaping variants a scenario runs as when its script uses
+// variants are the shaping variants a scenario runs as when its script uses
 // $VARIANT: the request whole in one write, fragmented into seeded random
 // pieces, and coalesced with more bytes in the same write.
-var Variants = []string{"whole", "fragmented", "coalesced"}
+var variants = []string{"whole", "fragmented", "coalesced"}
 
 // Catalog returns the built-in scenarios of a suite, variants expanded, in
 // ID order.
@@ -149,7 +149,7 @@ func ParseScenario(source, name string, script []byte) ([]Scenario, error) {
 		return []Scenario{base}, nil
 	}
 	var out []Scenario
-	for _, v := range Variants {
+	for _, v := range variants {
 		s := base
 		s.ID, s.Variant = id+"/"+v, v
 		out = append(out, s)

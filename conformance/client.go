@@ -276,7 +276,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 			if why := su.stopped(); why != "" {
 				return nil, nil, script.Skip(why)
 			}
-			s := &clientSession{suite: su, sc: sc, seed: seed, variant: sc.Variant, trace: tr}
+			s := &clientScript{suite: su, sc: sc, seed: seed, variant: sc.Variant, trace: tr}
 			st.Setenv("VARIANT", sc.Variant)
 			st.Setenv("SEED", strconv.FormatInt(seed, 10))
 			st.Setenv("TIMEOUT", su.timeout.String())
@@ -310,7 +310,7 @@ func RunClient(ctx context.Context, o ClientOptions) (*Report, error) {
 // scenarios, to detect its profile from its request; it answers with no
 // trips. A client that cannot make that search is a setup error.
 func (su *clientSuite) probe(seed int64) error {
-	s := &clientSession{suite: su, sc: &Scenario{ID: "probe"}, seed: seed}
+	s := &clientScript{suite: su, sc: &Scenario{ID: "probe"}, seed: seed}
 	defer s.closeAll()
 	var log []string
 	logf := func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }

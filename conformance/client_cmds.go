@@ -17,8 +17,8 @@ import (
 	"github.com/tripcheck/tripcheck/wire"
 )
 
-// clientSession is the state of one client-suite script.
-type clientSession struct {
+// clientScript is the state of one client-suite script.
+type clientScript struct {
 	suite   *clientSuite
 	sc      *Scenario
 	seed    int64
@@ -69,7 +69,7 @@ func (r *clientRun) close() {
 	}
 }
 
-func (s *clientSession) closeAll() {
+func (s *clientScript) closeAll() {
 	s.mu.Lock()
 	runs := s.runs
 	s.mu.Unlock()
@@ -80,7 +80,7 @@ func (s *clientSession) closeAll() {
 
 // fatal is the error that ends a script; for a skip, the person at a
 // listen-mode client is told first.
-func (s *clientSession) fatal(err error) error {
+func (s *clientScript) fatal(err error) error {
 	var se *script.SkipError
 	if errors.As(err, &se) {
 		s.tellSkip(se.Reason)
@@ -146,7 +146,7 @@ func (w *watcher) sent() ([]byte, int) {
 func ClientCommands() []Command { return commandDocs(clientCommandList()) }
 
 // current returns the run of the last search.
-func (s *clientSession) current() (*clientRun, error) {
+func (s *clientScript) current() (*clientRun, error) {
 	if s.cur == nil {
 		return nil, script.Usagef("no search yet: use search first")
 	}
@@ -158,8 +158,8 @@ const tripFieldsHelp = `trip fields, each [I.]key=value, for every trip or for t
   duration=N      changes=N         train=TEXT | train=@null | train=@repeat(TEXT,N)
 Trips default to the search's date and time, "InterCity", durations drawn from $SEED.`
 
-func clientCommandList() []command[*clientSession] {
-	return append([]command[*clientSession]{
+func clientCommandList() []command[*clientScript] {
+	return append([]command[*clientScript]{
 		{
 			name:  "search",
 			usage: "[field=value ...]",
@@ -228,7 +228,7 @@ func clientCommandList() []command[*clientSession] {
 	}, moreClientCommands()...)
 }
 
-func cmdSearch(ctx context.Context, st *script.State, s *clientSession, f *noFlags, args []string) error {
+func cmdSearch(ctx context.Context, st *script.State, s *clientScript, f *noFlags, args []string) error {
 	values := DefaultRequest()
 	if err := ParseRequestFields(&values, args); err != nil {
 		return script.Usagef("%v\n%s", err, fieldsHelp)
@@ -237,7 +237,7 @@ func cmdSearch(ctx context.Context, st *script.State, s *clientSession, f *noFla
 	return s.fatal(err)
 }
 
-func cmdRequest(ctx context.Context, st *script.State, s *clientSession, f *noFlags, args []string) error {
+func cmdRequest(ctx context.Context, st *script.State, s *clientScript, f *noFlags, args []string) error {
 	r, err := s.current()
 	if err != nil {
 		return err
@@ -270,7 +270,7 @@ func (f *serveFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.stall, "stall", false, "")
 }
 
-func cmdServe(ctx context.Context, st *script.State, s *clientSession, f *serveFlags, args []string) error {
+func cmdServe(ctx context.Context, st *script.State, s *clientScript, f *serveFlags, args []string) error {
 	spec := serveSpec{
 		trips:        f.trips,
 		fields:       args,
@@ -310,7 +310,7 @@ func (f *outputFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.execOnly, "exec-only", false, "")
 }
 
-func cmdOutput(ctx context.Context, st *script.State, s *clientSession, f *outputFlags, args []string) error {
+func cmdOutput(ctx context.Context, st *script.State, s *clientScript, f *outputFlags, args []string) error {
 	want := ""
 	for _, w := range []struct {
 		set  bool
@@ -346,7 +346,7 @@ func cmdOutput(ctx context.Context, st *script.State, s *clientSession, f *outpu
 	return s.fatal(s.checkOutput(st.Logf, r, want))
 }
 
-func cmdCloses(ctx context.Context, st *script.State, s *clientSession, f *withinFlags, args []string) error {
+func cmdCloses(ctx context.Context, st *script.State, s *clientScript, f *withinFlags, args []string) error {
 	r, err := s.current()
 	if err != nil {
 		return err
@@ -355,7 +355,7 @@ func cmdCloses(ctx context.Context, st *script.State, s *clientSession, f *withi
 }
 
 // search starts one search: the client connects and sends its request.
-func (s *clientSession) search(logf func(string, ...any), values wire.Request) (*clientRun, error) {
+func (s *clientScript) search(logf func(string, ...any), values wire.Request) (*clientRun, error) {
 	r := &clientRun{values: values, asked: values}
 	s.mu.Lock()
 	s.runs = append(s.runs, r)
@@ -375,7 +375,7 @@ func (s *clientSession) search(logf func(string, ...any), values wire.Request) (
 }
 
 // startExec runs the client against a listener of the run's own.
-func (s *clientSession) startExec(logf func(string, ...any), r *clientRun) error {
+func (s *clientScript) startExec(logf func(string, ...any), r *clientRun) error {
 	r.given = true
 	ln, err := s.suite.execListener()
 	if err != nil {
@@ -479,7 +479,7 @@ func acceptOne(ctx context.Context, ln net.Listener, d time.Duration, proc *clie
 }
 
 // acceptListen waits for the person's client on the shared listener.
-func (s *clientSession) acceptListen(logf func(string, ...any), r *clientRun) error {
+func (s *clientScript) acceptListen(logf func(string, ...any), r *clientRun) error {
 	su := s.suite
 	if why := su.stopped(); why != "" {
 		return script.Skip(why)
@@ -509,7 +509,7 @@ func suggestion(r *wire.Request) string {
 
 // readRequest reads the request block within the step timeout and starts
 // watching what the client sends after it.
-func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) error {
+func (s *clientScript) readRequest(logf func(string, ...any), r *clientRun) error {
 	deadline := time.Now().Add(s.suite.timeout)
 	r.conn.SetReadDeadline(deadline)
 	var got []byte
@@ -557,7 +557,7 @@ func (s *clientSession) readRequest(logf func(string, ...any), r *clientRun) err
 
 // decodeRequest settles the run's profile (detecting the suite's from this
 // request if it has none yet) and decodes the request in it.
-func (s *clientSession) decodeRequest(logf func(string, ...any), r *clientRun) {
+func (s *clientScript) decodeRequest(logf func(string, ...any), r *clientRun) {
 	payload := r.request[2:]
 	r.profile = s.suite.profileFor(payload)
 	// The session checker decodes and validates it: its errors carry the
@@ -587,7 +587,7 @@ func (s *clientSession) decodeRequest(logf func(string, ...any), r *clientRun) {
 }
 
 // checkRequest applies the request command's checks.
-func (s *clientSession) checkRequest(logf func(string, ...any), r *clientRun) error {
+func (s *clientScript) checkRequest(logf func(string, ...any), r *clientRun) error {
 	p := r.profile
 	if r.given {
 		want, err := wire.Encoder{Profile: p}.AppendRequest(nil, &r.values)
@@ -622,7 +622,7 @@ func (s *clientSession) checkRequest(logf func(string, ...any), r *clientRun) er
 }
 
 // checkOutput waits for the client to exit and checks what it printed.
-func (s *clientSession) checkOutput(logf func(string, ...any), r *clientRun, want string) error {
+func (s *clientScript) checkOutput(logf func(string, ...any), r *clientRun, want string) error {
 	if r.proc == nil {
 		return errors.New("output: no client process")
 	}
@@ -680,7 +680,7 @@ func (s *clientSession) checkOutput(logf func(string, ...any), r *clientRun, wan
 }
 
 // checkCloses waits for the client to close its side.
-func (s *clientSession) checkCloses(logf func(string, ...any), r *clientRun, within time.Duration) error {
+func (s *clientScript) checkCloses(logf func(string, ...any), r *clientRun, within time.Duration) error {
 	if r.watch == nil {
 		return errors.New("closes: no request was read")
 	}
@@ -743,7 +743,7 @@ func (f *sweepFlags) define(fs *flag.FlagSet) {
 	fs.IntVar(&f.trips, "trips", 7, "")
 }
 
-func cmdSweep(ctx context.Context, st *script.State, s *clientSession, f *sweepFlags, args []string) error {
+func cmdSweep(ctx context.Context, st *script.State, s *clientScript, f *sweepFlags, args []string) error {
 	mode, n, ntrips := f.mode, f.n, f.trips
 	if len(args) != 0 {
 		return script.Usagef("sweep takes no arguments")

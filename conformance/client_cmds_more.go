@@ -13,8 +13,8 @@ import (
 
 // moreClientCommands are the client suite's commands for what serve cannot
 // send and for a client with nothing to connect to.
-func moreClientCommands() []command[*clientSession] {
-	return []command[*clientSession]{
+func moreClientCommands() []command[*clientScript] {
+	return []command[*clientScript]{
 		{
 			name:  "answer",
 			usage: "[-trips N] [-variant V] [-then close|reset|keep-open] [-after HEX] [-silence D] [-fill-train] [trip fields]",
@@ -53,7 +53,7 @@ func (f *answerFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.fillTrain, "fill-train", false, "")
 }
 
-func cmdAnswer(ctx context.Context, st *script.State, s *clientSession, f *answerFlags, args []string) error {
+func cmdAnswer(ctx context.Context, st *script.State, s *clientScript, f *answerFlags, args []string) error {
 	spec := serveSpec{
 		trips: f.trips, fields: args, variant: f.variant,
 		then: f.then, silence: max(f.silence, 0), fillTrain: f.fillTrain,
@@ -72,7 +72,7 @@ func cmdAnswer(ctx context.Context, st *script.State, s *clientSession, f *answe
 	return s.fatal(s.serve(st.Logf, r, spec))
 }
 
-func cmdSearchRefused(ctx context.Context, st *script.State, s *clientSession, f *noFlags, args []string) error {
+func cmdSearchRefused(ctx context.Context, st *script.State, s *clientScript, f *noFlags, args []string) error {
 	if s.suite.listen() {
 		return script.Skip("needs --exec: the client is run with nothing listening at its address")
 	}

@@ -19,8 +19,8 @@ import (
 // it does not implement a search (a null value, say): the scenario skips.
 const ExitNotImplemented = 89
 
-// Placeholders are the names a client template may use, each in braces.
-var Placeholders = []string{"host", "port", "addr", "from", "to", "date", "time", "flag", "profile"}
+// placeholders are the names a client template may use, each in braces.
+var placeholders = []string{"host", "port", "addr", "from", "to", "date", "time", "flag", "profile"}
 
 // Template is a client command line split into arguments, with placeholders
 // still in them. Placeholders are filled per argument, never through a
@@ -146,11 +146,11 @@ func fill(a string, vars map[string]string) (string, error) {
 		}
 		name := a[i+1 : i+j]
 		known := false
-		for _, p := range Placeholders {
+		for _, p := range placeholders {
 			known = known || p == name
 		}
 		if !known {
-			return "", fmt.Errorf("conformance: template: unknown placeholder {%s} (known: {%s})", name, strings.Join(Placeholders, "}, {"))
+			return "", fmt.Errorf("conformance: template: unknown placeholder {%s} (known: {%s})", name, strings.Join(placeholders, "}, {"))
 		}
 		b.WriteString(a[:i])
 		if vars != nil {

@@ -35,7 +35,7 @@ func (f Feedback) String() string {
 }
 
 // tell gives the person the feedback of a served reply, in listen mode.
-func (s *clientSession) tell(rep *servedReply, spec serveSpec) {
+func (s *clientScript) tell(rep *servedReply, spec serveSpec) {
 	su := s.suite
 	if !su.listen() || su.feedback == nil {
 		return
@@ -46,7 +46,7 @@ func (s *clientSession) tell(rep *servedReply, spec serveSpec) {
 
 // tellSkip gives the person the feedback of a scenario that skipped after
 // their search came and before any reply: the connection closes.
-func (s *clientSession) tellSkip(why string) {
+func (s *clientScript) tellSkip(why string) {
 	su := s.suite
 	if !su.listen() || su.feedback == nil || s.cur == nil || s.cur.conn == nil || s.cur.reply != nil {
 		return

@@ -39,7 +39,7 @@ type serveSpec struct {
 }
 
 // makeTrips builds n trips for the search r, changed by the trip fields.
-func (s *clientSession) makeTrips(r *clientRun, n int, fields []string) ([]wire.Trip, error) {
+func (s *clientScript) makeTrips(r *clientRun, n int, fields []string) ([]wire.Trip, error) {
 	if n < 0 || n > 5000 {
 		return nil, fmt.Errorf("-trips %d: want 0 to 5000", n)
 	}
@@ -117,7 +117,7 @@ func fragmented(seed int64, n int) shape.Shape {
 }
 
 // serve writes the reply to r's search as spec says, through fakes.
-func (s *clientSession) serve(logf func(string, ...any), r *clientRun, spec serveSpec) error {
+func (s *clientScript) serve(logf func(string, ...any), r *clientRun, spec serveSpec) error {
 	if r.reply != nil {
 		return errors.New("serve: this search has been answered already")
 	}
@@ -239,7 +239,7 @@ func describeReply(spec serveSpec, l *fakes.Layout, sh shape.Shape, perBlock boo
 
 // replyShape is the shape of the reply's writes, and whether each block is
 // its own write.
-func (s *clientSession) replyShape(spec serveSpec, l *fakes.Layout) (shape.Shape, bool, error) {
+func (s *clientScript) replyShape(spec serveSpec, l *fakes.Layout) (shape.Shape, bool, error) {
 	var sh shape.Shape
 	perBlock := spec.perBlock
 	ways := 0
@@ -310,7 +310,7 @@ func (s *clientSession) replyShape(spec serveSpec, l *fakes.Layout) (shape.Shape
 
 // logReply logs the reply block by block as far as it goes out: the first
 // 16 blocks, or all in verbose mode.
-func (s *clientSession) logReply(logf func(string, ...any), l *fakes.Layout) {
+func (s *clientScript) logReply(logf func(string, ...any), l *fakes.Layout) {
 	for i, b := range l.Blocks {
 		if b.Start >= l.Sent {
 			break
@@ -341,7 +341,7 @@ type replyTapKey struct{}
 
 // replyConn is the connection r's reply is written to: traced, and tapped
 // when the run's context carries a tap.
-func (s *clientSession) replyConn(r *clientRun) net.Conn {
+func (s *clientScript) replyConn(r *clientRun) net.Conn {
 	var c net.Conn = s.trace.Conn("", r.conn)
 	if tap, ok := s.suite.ctx.Value(replyTapKey{}).(func(string, net.Conn) net.Conn); ok {
 		return tap(s.sc.ID, c)

@@ -204,7 +204,7 @@ func TestBrokenClients(t *testing.T) {
 			// The two profiles at once: the runs wait far more than
 			// they compute.
 			var wg sync.WaitGroup
-			for _, p := range wire.Profiles {
+			for _, p := range wire.Profiles() {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()

@@ -84,7 +84,7 @@ func FuzzParseTemplate(f *testing.F) {
 			t.Fatal("no arguments and no error")
 		}
 		vars := map[string]string{}
-		for _, p := range Placeholders {
+		for _, p := range placeholders {
 			vars[p] = "V"
 		}
 		argv, err := tmpl.Fill(vars)
@@ -104,7 +104,7 @@ func TestSearchVars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := wire.Request{Type: 'S', From: wire.NullString, To: wire.Str(""), Date: wire.DateOf(-1, 12, 31), Time: wire.NullTime, Flag: 'A'}
+	r := wire.Request{Type: 'S', From: wire.NullString(), To: wire.Str(""), Date: wire.DateOf(-1, 12, 31), Time: wire.NullTime(), Flag: 'A'}
 	got, err := tmpl.Fill(searchVars("127.0.0.1:6178", &r, wire.Qt5))
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestSearchVars(t *testing.T) {
 func TestCheckOutput(t *testing.T) {
 	trips := []wire.Trip{
 		{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")},
-		{Date: wire.NullDate, Departure: wire.NullTime, Duration: 8, Changes: 0, TrainType: wire.NullString},
+		{Date: wire.NullDate(), Departure: wire.NullTime(), Duration: 8, Changes: 0, TrainType: wire.NullString()},
 	}
 	l, err := (&fakes.Reply{Profile: wire.Qt4, Trips: trips}).Layout()
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 )
 
 // command is one custom command of a suite whose scripts keep their state
-// in an S (the server suite's *session, the client suite's
-// *clientSession). Its run is a named function; see flagged for the
+// in an S (the server suite's *serverScript, the client suite's
+// *clientScript). Its run is a named function; see flagged for the
 // commands with flags.
 type command[S any] struct {
 	name  string

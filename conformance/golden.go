@@ -29,5 +29,10 @@ func GoldenBook(p wire.Profile, r *wire.Request) ([]byte, error) {
 	return wire.AppendEnd(out), nil
 }
 
-// Goldens are the references --golden accepts, by name.
-var Goldens = map[string]GoldenFunc{"book": GoldenBook}
+// Golden returns the reference --golden NAME names; "book" is the only one.
+func Golden(name string) (GoldenFunc, bool) {
+	if name == "book" {
+		return GoldenBook, true
+	}
+	return nil, false
+}

@@ -252,7 +252,7 @@ func (o *Observation) cutMessage() string {
 // profileHint is a hint, when the reply's whole blocks would all decode in
 // the other profile, that the profile is wrong rather than the fields.
 func (o *Observation) profileHint() string {
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		if p == o.Profile || !decodesIn(o.Bytes, p) {
 			continue
 		}

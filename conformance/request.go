@@ -82,7 +82,7 @@ func parseByte(v string) (byte, error) {
 
 func parseString(v string) (wire.String, error) {
 	if v == "@null" {
-		return wire.NullString, nil
+		return wire.NullString(), nil
 	}
 	if strings.HasPrefix(v, "@repeat(") && strings.HasSuffix(v, ")") {
 		s, n, ok := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(v, "@repeat("), ")"), ",")

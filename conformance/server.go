@@ -119,7 +119,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 	}
 	profile := o.Profile
 	if profile == 0 {
-		det := DetectServerProfile(ctx, o.Target, o.timeout())
+		det := detectServerProfile(ctx, o.Target, o.timeout())
 		profile = det.Profile
 		rep.ProfileNote = det.Note
 	} else {
@@ -145,7 +145,7 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 			if sc.Golden && o.Golden == nil {
 				return nil, nil, script.Skip("golden scenario: run with --golden book")
 			}
-			s := &session{
+			s := &serverScript{
 				target:  o.Target,
 				profile: profile,
 				timeout: o.timeout(),
@@ -175,8 +175,8 @@ func RunServer(ctx context.Context, o ServerOptions) (*Report, error) {
 	return rep, nil
 }
 
-// Detection is what DetectServerProfile found.
-type Detection struct {
+// detection is what detectServerProfile found.
+type detection struct {
 	Profile wire.Profile
 	// Decided is false when no probe reply told the profile apart.
 	Decided bool
@@ -194,15 +194,15 @@ type Detection struct {
 	Fault *Finding
 }
 
-// DetectServerProfile asks the server the book's example in each profile
+// detectServerProfile asks the server the book's example in each profile
 // and reads the layout of the trips it answers with. A server that echoes
 // the request's date correctly but in the other layout is inconsistent. It
 // falls back to qt4, the book's, saying why.
-func DetectServerProfile(ctx context.Context, target string, timeout time.Duration) Detection {
+func detectServerProfile(ctx context.Context, target string, timeout time.Duration) detection {
 	var notes []string
 	decoded := false
 	var fault *Finding
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		req := DefaultRequest()
 		obs, err := exchange(ctx, target, p, &req, timeout)
 		if err != nil {
@@ -228,14 +228,14 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 			continue
 		}
 		if got == p {
-			return Detection{Profile: p, Decided: true, Decoded: true, Note: fmt.Sprintf("detected: answered a %v request in %v", p, p)}
+			return detection{Profile: p, Decided: true, Decoded: true, Note: fmt.Sprintf("detected: answered a %v request in %v", p, p)}
 		}
 		// Answered in the other layout: does it echo our date?
 		d := wire.NewDecoder(got, wire.Replies)
 		d.Feed(obs.Bytes)
 		var m wire.Message
 		if d.Next(&m) == nil && m.Kind == wire.KindTrip && m.Trip.Date == req.Date {
-			return Detection{Profile: p, Decided: true, Decoded: true, Inconsistent: true,
+			return detection{Profile: p, Decided: true, Decoded: true, Inconsistent: true,
 				Note: fmt.Sprintf("detected %v, inconsistent: read a %v request correctly and answered in %v", p, p, got)}
 		}
 		notes = append(notes, fmt.Sprintf("%v probe answered in %v", p, got))
@@ -247,7 +247,7 @@ func DetectServerProfile(ctx context.Context, target string, timeout time.Durati
 	for _, n := range notes {
 		note += "; " + n
 	}
-	return Detection{Profile: wire.Qt4, Note: note, Decoded: decoded, Fault: fault}
+	return detection{Profile: wire.Qt4, Note: note, Decoded: decoded, Fault: fault}
 }
 
 // tripsProfile detects the profile of the first trip block of a reply.

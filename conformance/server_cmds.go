@@ -17,9 +17,9 @@ import (
 	"github.com/tripcheck/tripcheck/wire"
 )
 
-// session is the state of one server-suite script: its settings and the
+// serverScript is the state of one server-suite script: its settings and the
 // connections it has open, by name.
-type session struct {
+type serverScript struct {
 	target  string
 	profile wire.Profile
 	timeout time.Duration
@@ -44,7 +44,7 @@ type peer struct {
 	unread bool
 }
 
-func (s *session) closeAll() {
+func (s *serverScript) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.peers {
@@ -53,7 +53,7 @@ func (s *session) closeAll() {
 }
 
 // dial opens a connection to the target within the step timeout.
-func (s *session) dial(ctx context.Context) (*net.TCPConn, error) {
+func (s *serverScript) dial(ctx context.Context) (*net.TCPConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	var d net.Dialer
@@ -67,7 +67,7 @@ func (s *session) dial(ctx context.Context) (*net.TCPConn, error) {
 }
 
 // get returns the named peer, dialling it if asked to and not yet open.
-func (s *session) get(ctx context.Context, st *script.State, name string, dial bool) (*peer, error) {
+func (s *serverScript) get(ctx context.Context, st *script.State, name string, dial bool) (*peer, error) {
 	s.mu.Lock()
 	p := s.peers[name]
 	s.mu.Unlock()
@@ -118,7 +118,7 @@ func (f *encodeFlags) define(fs *flag.FlagSet) {
 
 // buildRequest makes the request of a command's field arguments and
 // encodes it as e says, illegal or not.
-func (s *session) buildRequest(args []string, e encodeFlags) (wire.Request, wire.Profile, []byte, error) {
+func (s *serverScript) buildRequest(args []string, e encodeFlags) (wire.Request, wire.Profile, []byte, error) {
 	r := DefaultRequest()
 	if err := ParseRequestFields(&r, args); err != nil {
 		return r, 0, nil, script.Usagef("%v\n%s", err, fieldsHelp)
@@ -148,7 +148,7 @@ func (s *session) buildRequest(args []string, e encodeFlags) (wire.Request, wire
 // variantShape is how a variant sends a request: whole, fragmented into
 // seeded random pieces of 1 to 7 bytes, or coalesced with a second copy of
 // itself in the same write.
-func (s *session) variantShape(st *script.State, v string) (sh shape.Shape, repeat int, err error) {
+func (s *serverScript) variantShape(st *script.State, v string) (sh shape.Shape, repeat int, err error) {
 	switch v {
 	case "", "whole":
 		return shape.Shape{}, 1, nil
@@ -162,7 +162,7 @@ func (s *session) variantShape(st *script.State, v string) (sh shape.Shape, repe
 }
 
 // sendShape is the shape of a send: the variant's, or -shape if given.
-func (s *session) sendShape(st *script.State, variant, sh string) (shape.Shape, int, error) {
+func (s *serverScript) sendShape(st *script.State, variant, sh string) (shape.Shape, int, error) {
 	shp, repeat, err := s.variantShape(st, variant)
 	if err != nil || sh == "" {
 		return shp, repeat, err
@@ -174,7 +174,7 @@ func (s *session) sendShape(st *script.State, variant, sh string) (shape.Shape, 
 }
 
 // write sends b on p in shape sh, logging it.
-func (s *session) write(st *script.State, p *peer, b []byte, sh shape.Shape, what string) error {
+func (s *serverScript) write(st *script.State, p *peer, b []byte, sh shape.Shape, what string) error {
 	w, err := shape.NewWriter(s.trace.Conn(p.name, p.conn), sh, shape.WithWriteTimeout(s.timeout))
 	if err != nil {
 		return script.Usagef("shape %v: %v", sh, err)
@@ -212,8 +212,8 @@ type countFlags struct{ n int }
 
 func (f *countFlags) define(fs *flag.FlagSet) { fs.IntVar(&f.n, "n", 10, "") }
 
-func serverCommandList() []command[*session] {
-	return append([]command[*session]{
+func serverCommandList() []command[*serverScript] {
+	return append([]command[*serverScript]{
 		{
 			name:  "dial",
 			usage: "[-c NAME]",
@@ -317,7 +317,7 @@ func serverCommandList() []command[*session] {
 	}, moreServerCommands()...)
 }
 
-func cmdDial(ctx context.Context, st *script.State, s *session, f *connFlags, args []string) error {
+func cmdDial(ctx context.Context, st *script.State, s *serverScript, f *connFlags, args []string) error {
 	if len(args) != 0 {
 		return script.Usagef("dial takes no arguments")
 	}
@@ -349,7 +349,7 @@ func (f *sendFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.after, "after", "", "")
 }
 
-func cmdSend(ctx context.Context, st *script.State, s *session, f *sendFlags, args []string) error {
+func cmdSend(ctx context.Context, st *script.State, s *serverScript, f *sendFlags, args []string) error {
 	r, prof, b, err := s.buildRequest(args, f.encodeFlags)
 	if err != nil {
 		return err
@@ -407,7 +407,7 @@ func (f *connShapeFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.shape, "shape", "", "")
 }
 
-func cmdSendHex(ctx context.Context, st *script.State, s *session, f *connShapeFlags, args []string) error {
+func cmdSendHex(ctx context.Context, st *script.State, s *serverScript, f *connShapeFlags, args []string) error {
 	b, err := hex.DecodeString(strings.Join(args, ""))
 	if err != nil || len(args) == 0 {
 		return script.Usagef("want bytes in hex: %v", err)
@@ -425,7 +425,7 @@ func cmdSendHex(ctx context.Context, st *script.State, s *session, f *connShapeF
 	return s.write(st, p, b, sh, "raw bytes")
 }
 
-func cmdHalfClose(ctx context.Context, st *script.State, s *session, f *connFlags, args []string) error {
+func cmdHalfClose(ctx context.Context, st *script.State, s *serverScript, f *connFlags, args []string) error {
 	p, err := s.get(ctx, st, f.c, false)
 	if err != nil {
 		return err
@@ -448,7 +448,7 @@ func (f *closeFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.reset, "reset", false, "")
 }
 
-func cmdClose(ctx context.Context, st *script.State, s *session, f *closeFlags, args []string) error {
+func cmdClose(ctx context.Context, st *script.State, s *serverScript, f *closeFlags, args []string) error {
 	p, err := s.get(ctx, st, f.c, false)
 	if err != nil {
 		return err
@@ -484,7 +484,7 @@ func (f *replyFlags) define(fs *flag.FlagSet) {
 	fs.DurationVar(&f.linger, "linger", 0, "")
 }
 
-func cmdReply(ctx context.Context, st *script.State, s *session, f *replyFlags, args []string) error {
+func cmdReply(ctx context.Context, st *script.State, s *serverScript, f *replyFlags, args []string) error {
 	p, err := s.get(ctx, st, f.c, false)
 	if err != nil {
 		return err
@@ -511,7 +511,7 @@ func (f *noReplyFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.accept, "accept", "close,reset,silence", "")
 }
 
-func cmdNoReply(ctx context.Context, st *script.State, s *session, f *noReplyFlags, args []string) error {
+func cmdNoReply(ctx context.Context, st *script.State, s *serverScript, f *noReplyFlags, args []string) error {
 	p, err := s.get(ctx, st, f.c, false)
 	if err != nil {
 		return err
@@ -543,7 +543,7 @@ func (f *drainFlags) define(fs *flag.FlagSet) {
 	f.withinFlags.define(fs)
 }
 
-func cmdDrain(ctx context.Context, st *script.State, s *session, f *drainFlags, args []string) error {
+func cmdDrain(ctx context.Context, st *script.State, s *serverScript, f *drainFlags, args []string) error {
 	p, err := s.get(ctx, st, f.c, false)
 	if err != nil {
 		return err
@@ -557,7 +557,7 @@ func cmdDrain(ctx context.Context, st *script.State, s *session, f *drainFlags, 
 	return nil
 }
 
-func cmdAlive(ctx context.Context, st *script.State, s *session, f *withinFlags, args []string) error {
+func cmdAlive(ctx context.Context, st *script.State, s *serverScript, f *withinFlags, args []string) error {
 	within := orDefault(f.within, s.timeout)
 	r := DefaultRequest()
 	start := time.Now()
@@ -569,7 +569,7 @@ func cmdAlive(ctx context.Context, st *script.State, s *session, f *withinFlags,
 	return nil
 }
 
-func cmdClients(ctx context.Context, st *script.State, s *session, f *countFlags, args []string) error {
+func cmdClients(ctx context.Context, st *script.State, s *serverScript, f *countFlags, args []string) error {
 	r, prof, _, err := s.buildRequest(args, encodeFlags{})
 	if err != nil {
 		return err
@@ -619,7 +619,7 @@ type latencyFlags struct{ max time.Duration }
 
 func (f *latencyFlags) define(fs *flag.FlagSet) { fs.DurationVar(&f.max, "max", time.Second, "") }
 
-func cmdLatency(ctx context.Context, st *script.State, s *session, f *latencyFlags, args []string) error {
+func cmdLatency(ctx context.Context, st *script.State, s *serverScript, f *latencyFlags, args []string) error {
 	r, prof, _, err := s.buildRequest(args, encodeFlags{})
 	if err != nil {
 		return err
@@ -635,7 +635,7 @@ func cmdLatency(ctx context.Context, st *script.State, s *session, f *latencyFla
 	return nil
 }
 
-func cmdRandomSplits(ctx context.Context, st *script.State, s *session, f *countFlags, args []string) error {
+func cmdRandomSplits(ctx context.Context, st *script.State, s *serverScript, f *countFlags, args []string) error {
 	_, prof, b, err := s.buildRequest(args, encodeFlags{})
 	if err != nil {
 		return err
@@ -651,8 +651,8 @@ func cmdRandomSplits(ctx context.Context, st *script.State, s *session, f *count
 	return nil
 }
 
-func cmdDetectProfile(ctx context.Context, st *script.State, s *session, f *noFlags, args []string) error {
-	det := DetectServerProfile(ctx, s.target, s.timeout)
+func cmdDetectProfile(ctx context.Context, st *script.State, s *serverScript, f *noFlags, args []string) error {
+	det := detectServerProfile(ctx, s.target, s.timeout)
 	st.Logf("profile: %v (%s)", det.Profile, det.Note)
 	if !det.Decoded {
 		f := Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1}
@@ -723,7 +723,7 @@ func forEach(n, par int, f func(i int) error) error {
 
 // shapedExchange sends b in shape sh on a new connection and requires a
 // valid reply with its end marker.
-func (s *session) shapedExchange(ctx context.Context, p wire.Profile, b []byte, sh shape.Shape) error {
+func (s *serverScript) shapedExchange(ctx context.Context, p wire.Profile, b []byte, sh shape.Shape) error {
 	c, err := s.dial(ctx)
 	if err != nil {
 		return fault(connectFinding, "%v", err)
@@ -763,7 +763,7 @@ func (f *eachOffsetFlags) define(fs *flag.FlagSet) {
 	fs.IntVar(&f.from, "from", 1, "")
 }
 
-func cmdEachOffset(ctx context.Context, st *script.State, s *session, f *eachOffsetFlags, args []string) error {
+func cmdEachOffset(ctx context.Context, st *script.State, s *serverScript, f *eachOffsetFlags, args []string) error {
 	_, prof, b, err := s.buildRequest(args, encodeFlags{})
 	if err != nil {
 		return err
@@ -830,7 +830,7 @@ func cmdEachOffset(ctx context.Context, st *script.State, s *session, f *eachOff
 }
 
 // checkReply applies reply's checks to an observation.
-func checkReply(st *script.State, s *session, p *peer, obs *Observation, f *replyFlags) error {
+func checkReply(st *script.State, s *serverScript, p *peer, obs *Observation, f *replyFlags) error {
 	if err := replyFault(obs); err != nil {
 		return err
 	}

@@ -19,8 +19,8 @@ import (
 
 // moreServerCommands are the server suite's commands for lifecycle, edge
 // values and generated golden sets.
-func moreServerCommands() []command[*session] {
-	return []command[*session]{
+func moreServerCommands() []command[*serverScript] {
+	return []command[*serverScript]{
 		{
 			name:  "send-edge",
 			usage: "[-c NAME] [-variant V | -shape SHAPE] [field=value ...]",
@@ -91,7 +91,7 @@ type stillServesFlags struct{ after time.Duration }
 
 func (f *stillServesFlags) define(fs *flag.FlagSet) { fs.DurationVar(&f.after, "after", 0, "") }
 
-func cmdStillServes(ctx context.Context, st *script.State, s *session, f *stillServesFlags, args []string) error {
+func cmdStillServes(ctx context.Context, st *script.State, s *serverScript, f *stillServesFlags, args []string) error {
 	r := DefaultRequest()
 	for i, wait := range []time.Duration{0, orDefault(f.after, 300*time.Millisecond)} {
 		if err := sleep(ctx, wait); err != nil {
@@ -132,7 +132,7 @@ func (f *sendEdgeFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.variant, "variant", "", "")
 }
 
-func cmdSendEdge(ctx context.Context, st *script.State, s *session, f *sendEdgeFlags, args []string) error {
+func cmdSendEdge(ctx context.Context, st *script.State, s *serverScript, f *sendEdgeFlags, args []string) error {
 	var plain []string
 	type edge struct{ key, val string }
 	var edges []edge
@@ -221,7 +221,7 @@ func (f *sequentialFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.empty, "empty", false, "")
 }
 
-func cmdSequential(ctx context.Context, st *script.State, s *session, f *sequentialFlags, args []string) error {
+func cmdSequential(ctx context.Context, st *script.State, s *serverScript, f *sequentialFlags, args []string) error {
 	n := f.n
 	if n < 1 || n > 5000 || len(args) != 0 {
 		return script.Usagef("-n %d: want 1 to 5000, and no arguments", n)
@@ -300,7 +300,7 @@ func goldenRequests(seed int64, n int) ([]wire.Request, error) {
 		}
 		switch k := rng.IntN(10); {
 		case k == 0:
-			r.Date = wire.NullDate
+			r.Date = wire.NullDate()
 		case k < 4:
 			r.Date = wire.DateJD(fixed[rng.IntN(len(fixed))])
 		default:
@@ -308,7 +308,7 @@ func goldenRequests(seed int64, n int) ([]wire.Request, error) {
 		}
 		switch k := rng.IntN(10); {
 		case k == 0:
-			r.Time = wire.NullTime
+			r.Time = wire.NullTime()
 		case k == 1:
 			r.Time = wire.TimeMS([]uint32{0, 86_399_999, 43_200_000}[rng.IntN(3)])
 		default:
@@ -365,7 +365,7 @@ func (f *goldenSetFlags) define(fs *flag.FlagSet) {
 	fs.DurationVar(&f.within, "within", 0, "")
 }
 
-func cmdGoldenSet(ctx context.Context, st *script.State, s *session, f *goldenSetFlags, args []string) error {
+func cmdGoldenSet(ctx context.Context, st *script.State, s *serverScript, f *goldenSetFlags, args []string) error {
 	n := f.n
 	if n < 1 || n > 5000 || len(args) != 0 {
 		return script.Usagef("-n %d: want 1 to 5000, and no arguments", n)
@@ -459,7 +459,7 @@ func (f *holdFlags) define(fs *flag.FlagSet) {
 	fs.DurationVar(&f.within, "within", 0, "")
 }
 
-func cmdHold(ctx context.Context, st *script.State, s *session, f *holdFlags, args []string) error {
+func cmdHold(ctx context.Context, st *script.State, s *serverScript, f *holdFlags, args []string) error {
 	n, k := f.n, f.dials
 	within := orDefault(f.within, s.timeout)
 	if n < 1 || n > 2000 || k < 1 || len(args) != 0 {

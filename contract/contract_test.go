@@ -21,11 +21,11 @@ func TestTripLine(t *testing.T) {
 		want string
 	}{
 		{"plain", wire.Trip{Date: day, Departure: nine, Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")}, "2026-11-25 09:00:00.000 44 1 InterCity"},
-		{"null date and time", wire.Trip{Date: wire.NullDate, Departure: wire.NullTime, Duration: 8, TrainType: wire.Str("ICE")}, "@null @null 8 0 ICE"},
+		{"null date and time", wire.Trip{Date: wire.NullDate(), Departure: wire.NullTime(), Duration: 8, TrainType: wire.Str("ICE")}, "@null @null 8 0 ICE"},
 		{"date and time out of range", wire.Trip{Date: wire.DateJD(-784350574880), Departure: wire.TimeMS(86_400_000), TrainType: wire.Str("x")}, "@jd(-784350574880) @ms(86400000) 0 0 x"},
 		{"before year 1", wire.Trip{Date: wire.DateOf(-1, 12, 31), Departure: wire.TimeOf(23, 59, 59, 999), TrainType: wire.Str("x")}, "-0001-12-31 23:59:59.999 0 0 x"},
 		{"largest numbers", wire.Trip{Date: day, Departure: nine, Duration: 65535, Changes: 255, TrainType: wire.Str("x")}, "2026-11-25 09:00:00.000 65535 255 x"},
-		{"null train type", wire.Trip{Date: day, Departure: nine, TrainType: wire.NullString}, "2026-11-25 09:00:00.000 0 0 "},
+		{"null train type", wire.Trip{Date: day, Departure: nine, TrainType: wire.NullString()}, "2026-11-25 09:00:00.000 0 0 "},
 		{"empty train type", wire.Trip{Date: day, Departure: nine, TrainType: wire.Str("")}, "2026-11-25 09:00:00.000 0 0 "},
 		{"spaces kept", wire.Trip{Date: day, Departure: nine, TrainType: wire.Str(" a  b ")}, "2026-11-25 09:00:00.000 0 0  a  b "},
 		{"lone surrogate", wire.Trip{Date: day, Departure: nine, TrainType: wire.StrUnits([]uint16{'I', 'C', 0xD800, 'E'})}, "2026-11-25 09:00:00.000 0 0 IC\uFFFDE"},
@@ -125,7 +125,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 func testTrips() []wire.Trip {
 	return []wire.Trip{
 		{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")},
-		{Date: wire.NullDate, Departure: wire.NullTime, Duration: 8, Changes: 0, TrainType: wire.NullString},
+		{Date: wire.NullDate(), Departure: wire.NullTime(), Duration: 8, Changes: 0, TrainType: wire.NullString()},
 	}
 }
 

@@ -108,7 +108,7 @@ func TestBookReplyProperty(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	const n = 150
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		t.Run(p.String(), func(t *testing.T) {
 			s := startServer(t, WithProfile(p))
 			var seeds []uint32
@@ -205,7 +205,7 @@ func bookReplyByHand(p wire.Profile, req *wire.Request, draws []int32) []byte {
 func randomRequest(rng *rand.Rand) wire.Request {
 	str := func() wire.String {
 		if rng.IntN(10) == 0 {
-			return wire.NullString
+			return wire.NullString()
 		}
 		var b strings.Builder
 		for range rng.IntN(41) {

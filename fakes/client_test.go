@@ -21,7 +21,7 @@ func berlinMuenchen() *wire.Request {
 // The book's answer to Berlin → München at 09:00: three trips of 44, 8 and
 // 61 minutes, in both profiles, with one Client used again and again.
 func TestQueryBook(t *testing.T) {
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		s := startServer(t, WithProfile(p))
 		c := Client{Profile: p, Timeout: netTimeout}
 		for range 3 {

@@ -291,12 +291,12 @@ func TestStaticTrips(t *testing.T) {
 		return tr
 	}
 	odd := []wire.Trip{
-		{Date: wire.NullDate, Departure: wire.NullTime, TrainType: wire.NullString},
+		{Date: wire.NullDate(), Departure: wire.NullTime(), TrainType: wire.NullString()},
 		{Date: wire.DateOf(-4713, 1, 1), Departure: wire.TimeMS(86_399_999), Duration: 65535, Changes: 255, TrainType: wire.Str("")},
 		{Date: wire.DateOf(9999, 12, 31), Departure: wire.TimeOf(23, 59, 0, 0), TrainType: wire.Str("ICE 🚆 Zürich")},
 		{Date: wire.DateOf(2026, 1, 1), Departure: wire.TimeOf(0, 0, 0, 0), TrainType: wire.StrUnits([]uint16{0xD800, 'x', 0xDC00, 0})},
 	}
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		cases := map[string]Static{
 			"0":       {},
 			"7":       many(7),
@@ -320,7 +320,7 @@ func TestStaticTrips(t *testing.T) {
 				if err != nil || !bytes.Equal(got, want) {
 					t.Fatalf("reply of %d bytes (%v), want %d bytes", len(got), err, len(want))
 				}
-				r := wire.Request{Type: 'S', From: wire.Str("a"), To: wire.Str("b"), Time: wire.NullTime, Flag: 'D'}
+				r := wire.Request{Type: 'S', From: wire.Str("a"), To: wire.Str("b"), Time: wire.NullTime(), Flag: 'D'}
 				back, err := Query(context.Background(), s.Addr(), &r, p, netTimeout)
 				if err != nil {
 					t.Fatal(err)

@@ -64,7 +64,7 @@ func bookLenientCases(t *testing.T) []bookCase {
 func TestLenientLikeTheBook(t *testing.T) {
 	cases := bookLenientCases(t)
 	servers := map[string]*Server{}
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		servers[p.String()] = startServer(t, WithProfile(p), WithLenient())
 	}
 	for _, c := range cases {
@@ -85,7 +85,7 @@ func TestLenientLikeTheBook(t *testing.T) {
 func TestStrictRejects(t *testing.T) {
 	var logs logBuffer
 	servers := map[string]*Server{}
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		servers[p.String()] = startServer(t, WithProfile(p), WithLogger(logs.logger()))
 	}
 	want := map[string]string{
@@ -120,7 +120,7 @@ func TestStrictRejects(t *testing.T) {
 		})
 	}
 	// The servers still serve.
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		req := vector(t, p.String(), "request", "berlin-muenchen-dep")
 		got, err := exchange(t, servers[p.String()].Addr(), req)
 		if err != nil || !bytes.Equal(got, vector(t, p.String(), "reply", "berlin-muenchen-dep")) {

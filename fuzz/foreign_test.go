@@ -60,7 +60,7 @@ func TestForeignRejected(t *testing.T) {
 	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		b := inputs[name]
 		t.Run(name, func(t *testing.T) {
-			for _, p := range wire.Profiles {
+			for _, p := range wire.Profiles() {
 				for _, dir := range []wire.Direction{wire.Requests, wire.Replies} {
 					if err := firstStreamError(p, dir, b); err == nil {
 						if err := streamConsistent(p, dir, b); err != nil {

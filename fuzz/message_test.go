@@ -204,7 +204,7 @@ func FuzzDetectProfile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, trip bool, payload []byte) {
 		k := kindOf(trip)
 		clean := map[wire.Profile]bool{}
-		for _, p := range wire.Profiles {
+		for _, p := range wire.Profiles() {
 			var err error
 			if trip {
 				err = p.DecodeTrip(payload, new(wire.Trip))

@@ -16,7 +16,7 @@ import (
 func FuzzReencode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, replies bool, data []byte) {
 		dir := directionOf(replies)
-		for _, p := range wire.Profiles {
+		for _, p := range wire.Profiles() {
 			d := wire.NewDecoder(p, dir)
 			d.Feed(data)
 			var out []byte
@@ -100,7 +100,7 @@ func FuzzEncodeDecode(f *testing.F) {
 		enc := wire.Encoder{Profile: p, AllowIllegalWrites: true}
 		str := func(raw []byte, null bool) wire.String {
 			if null {
-				return wire.NullString
+				return wire.NullString()
 			}
 			return wire.StrRaw(raw)
 		}
@@ -140,8 +140,8 @@ func FuzzEncodeDecode(f *testing.F) {
 		// What a reader gets back: the date as the profile carries it.
 		want := wire.DateJD(date)
 		if p == wire.Qt4 {
-			if jd := uint32(date); date == wire.NullDate.JD() || jd == 0 {
-				want = wire.NullDate
+			if jd := uint32(date); date == wire.NullDate().JD() || jd == 0 {
+				want = wire.NullDate()
 			} else {
 				want = wire.DateJD(int64(jd))
 			}

@@ -56,7 +56,7 @@ var cities = []string{
 func (r *rng) str() wire.String {
 	switch r.intn(12) {
 	case 0:
-		return wire.NullString
+		return wire.NullString()
 	case 1:
 		return wire.Str("")
 	case 2, 3:
@@ -76,7 +76,7 @@ func (r *rng) request() wire.Request {
 	req := wire.Request{Type: wire.TypeSearch, From: r.str(), To: r.str(), Flag: pick[byte](r, wire.FlagDeparture, wire.FlagArrival)}
 	switch r.intn(5) {
 	case 0:
-		req.Date = wire.NullDate
+		req.Date = wire.NullDate()
 	case 1:
 		req.Date = wire.DateJD(1 + int64(r.intn(5_373_484)))
 	default:
@@ -84,7 +84,7 @@ func (r *rng) request() wire.Request {
 	}
 	switch r.intn(6) {
 	case 0:
-		req.Time = wire.NullTime
+		req.Time = wire.NullTime()
 	default:
 		req.Time = wire.TimeMS(uint32(r.intn(86_400_000)))
 	}

@@ -199,7 +199,7 @@ func TestJudge(t *testing.T) {
 	p := wire.Qt4
 	trips := []wire.Trip{
 		{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeMS(3600_000), Duration: 60, Changes: 1, TrainType: wire.Str("ICE")},
-		{Date: wire.NullDate, Departure: wire.NullTime, Duration: 7, Changes: 0, TrainType: wire.Str("")},
+		{Date: wire.NullDate(), Departure: wire.NullTime(), Duration: 7, Changes: 0, TrainType: wire.Str("")},
 	}
 	var whole []byte
 	for i := range trips {
@@ -421,7 +421,7 @@ func faultyClient(mode string, args []string) int {
 	}
 	str := func(s string) wire.String {
 		if s == "@null" {
-			return wire.NullString
+			return wire.NullString()
 		}
 		return wire.Str(s)
 	}

@@ -218,7 +218,7 @@ func referenceCases(t *testing.T) int {
 // The proof: the reference server survives every case, in each profile.
 func TestReferenceServerSurvives(t *testing.T) {
 	n := referenceCases(t)
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		srv := newFake(t, fakes.WithProfile(p))
 		cases := n
 		if p == wire.Qt5 {

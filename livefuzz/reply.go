@@ -23,7 +23,7 @@ type ReplyCase struct {
 func (r *rng) searchStr() wire.String {
 	switch r.intn(8) {
 	case 0:
-		return wire.NullString
+		return wire.NullString()
 	case 1:
 		return wire.Str("")
 	case 2:
@@ -36,7 +36,7 @@ func (r *rng) searchStr() wire.String {
 func (r *rng) date() wire.Date {
 	switch r.intn(6) {
 	case 0:
-		return wire.NullDate
+		return wire.NullDate()
 	case 1:
 		return wire.DateJD(1 + int64(r.intn(5_373_484)))
 	}
@@ -46,7 +46,7 @@ func (r *rng) date() wire.Date {
 // clock is a null time (one in six) or a valid one.
 func (r *rng) clock() wire.Time {
 	if r.intn(6) == 0 {
-		return wire.NullTime
+		return wire.NullTime()
 	}
 	return wire.TimeMS(uint32(r.intn(86_400_000)))
 }

@@ -93,7 +93,7 @@ func parseSearch(s string) (*wire.Request, error) {
 	for _, dst := range []*wire.String{&r.From, &r.To} {
 		s = strings.TrimLeft(s, " ")
 		if rest, ok := strings.CutPrefix(s, "@null"); ok {
-			*dst, s = wire.NullString, rest
+			*dst, s = wire.NullString(), rest
 			continue
 		}
 		q, err := strconv.QuotedPrefix(s)

@@ -12,9 +12,15 @@ import (
 // cannot read.
 var ErrLinkType = errors.New("pcap: unsupported link type")
 
-// LinkTypes are the link types the reader decodes, by name as tcpdump and
-// editcap call them.
-var LinkTypes = map[string]layers.LinkType{
+// LinkType returns the link type the reader decodes by the name tcpdump and
+// editcap give it (EN10MB, LINUX_SLL, RAW, ...).
+func LinkType(name string) (layers.LinkType, bool) {
+	lt, ok := linkTypes[name]
+	return lt, ok
+}
+
+// linkTypes are the link types the reader decodes, by name.
+var linkTypes = map[string]layers.LinkType{
 	"EN10MB":     layers.LinkTypeEthernet,
 	"LINUX_SLL":  layers.LinkTypeLinuxSLL,
 	"LINUX_SLL2": layers.LinkTypeLinuxSLL2,

@@ -73,7 +73,7 @@ func TestLinkTypesAndFormats(t *testing.T) {
 	req, reply := exchange(t)
 	for _, ep := range []struct{ c, s netip.AddrPort }{{client4, server4}, {client6, server6}} {
 		eth := records(t, record(t, conv{client: ep.c, server: ep.s, up: [][]byte{req}, down: [][]byte{reply[:7], reply[7:]}}))
-		for name, lt := range LinkTypes {
+		for name, lt := range linkTypes {
 			if lt == layers.LinkTypeIPv4 && ep.c.Addr().Is6() || lt == layers.LinkTypeIPv6 && ep.c.Addr().Is4() {
 				continue
 			}

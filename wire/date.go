@@ -25,8 +25,8 @@ const (
 // writes.
 const nullJD = math.MinInt64
 
-// NullDate is the null QDate.
-var NullDate = Date{}
+// NullDate returns the null QDate (the zero Date).
+func NullDate() Date { return Date{} }
 
 // DateJD returns the date with Julian Day jd. It is not null even where jd
 // is 0 (which a Qt4 stream cannot tell from null) or out of QDate's range.

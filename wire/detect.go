@@ -14,7 +14,7 @@ import (
 // come before the date), and ErrNoProfile where neither does.
 func DetectProfile(k Kind, payload []byte) (Profile, error) {
 	var fits []Profile
-	for _, p := range Profiles {
+	for _, p := range Profiles() {
 		var fe fieldError
 		switch k {
 		case KindRequest:

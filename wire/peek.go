@@ -31,7 +31,7 @@ func BlockLen(size int) int {
 // bytes almost never do, since the train type's length field must fit the
 // payload. A payload that fits both profiles gives the first.
 func LooksLikeTrip(payload []byte) (Profile, bool) {
-	for _, p := range Profiles {
+	for _, p := range Profiles() {
 		var t Trip
 		fe := p.decodeTrip(payload, &t)
 		if fe.err != nil && fe.err != ErrTrailingBytes {

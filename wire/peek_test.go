@@ -36,7 +36,7 @@ func TestAnnounced(t *testing.T) {
 
 func TestLooksLikeTrip(t *testing.T) {
 	trip := wire.Trip{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")}
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		b, err := p.AppendTrip(nil, &trip)
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +144,7 @@ func TestBlockOffset(t *testing.T) {
 
 func TestLooksLikeRequest(t *testing.T) {
 	req := wire.Request{Type: 'S', From: wire.Str("Berlin"), To: wire.Str("Hamburg"), Date: wire.DateOf(2026, 11, 25), Time: wire.TimeOf(9, 0, 0, 0), Flag: 'D'}
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		b, err := p.AppendRequest(nil, &req)
 		if err != nil {
 			t.Fatal(err)
@@ -181,7 +181,7 @@ func TestLooksLikeRequest(t *testing.T) {
 func TestDetectExchange(t *testing.T) {
 	req := wire.Request{Type: 'S', From: wire.Str("Berlin"), To: wire.Str("Hamburg"), Date: wire.DateOf(2026, 11, 25), Time: wire.TimeOf(9, 0, 0, 0), Flag: 'D'}
 	trip := wire.Trip{Date: wire.DateOf(2026, 11, 25), Departure: wire.TimeOf(9, 0, 0, 0), Duration: 44, Changes: 1, TrainType: wire.Str("InterCity")}
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		up, err := p.AppendRequest(nil, &req)
 		if err != nil {
 			t.Fatal(err)
@@ -215,7 +215,7 @@ func TestDetectExchange(t *testing.T) {
 	// The trip of TestDetectAmbiguous fits both profiles: it decides, with
 	// Ambiguous set and the first profile taken.
 	both := unhex(t, "0013"+"00000000"+"00000000"+"0000"+"00"+"00000004"+"00000000")
-	want := wire.Exchange{Profile: wire.Profiles[0], By: wire.KindTrip, Ambiguous: true}
+	want := wire.Exchange{Profile: wire.Profiles()[0], By: wire.KindTrip, Ambiguous: true}
 	if got := wire.DetectExchange(nil, both); got != want {
 		t.Errorf("ambiguous trip: DetectExchange = %+v, want %+v", got, want)
 	}

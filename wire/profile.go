@@ -14,8 +14,8 @@ const (
 	Qt5 Profile = 5
 )
 
-// Profiles lists the profiles, oldest first.
-var Profiles = []Profile{Qt4, Qt5}
+// Profiles returns the profiles, oldest first (a new slice each call).
+func Profiles() []Profile { return []Profile{Qt4, Qt5} }
 
 // String returns "qt4" or "qt5".
 func (p Profile) String() string {

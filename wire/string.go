@@ -23,8 +23,8 @@ type String struct {
 	set bool   // false: null
 }
 
-// NullString is the null QString.
-var NullString = String{}
+// NullString returns the null QString (the zero String).
+func NullString() String { return String{} }
 
 // Str returns the QString of a Go (UTF-8) string. Characters outside the BMP
 // become surrogate pairs; invalid UTF-8 becomes U+FFFD. Str("") is the empty,

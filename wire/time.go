@@ -21,8 +21,8 @@ type Time struct {
 	set bool // false: null
 }
 
-// NullTime is the null QTime.
-var NullTime = Time{}
+// NullTime returns the null QTime (the zero Time).
+func NullTime() Time { return Time{} }
 
 // TimeMS returns the time whose wire value is ms. TimeMS(0xFFFFFFFF) is the
 // null time; values from 86 400 000 up are invalid, non-null times.

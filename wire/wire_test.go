@@ -241,8 +241,8 @@ func TestDetectAmbiguous(t *testing.T) {
 		t.Fatalf("DetectProfile = %v, %v; want ErrAmbiguousProfile", p, err)
 	}
 	// Requests are never ambiguous: the string lengths fix the date's size.
-	for _, p := range wire.Profiles {
-		r := wire.Request{Type: 'S', From: wire.Str("ab"), To: wire.NullString, Flag: 'A'}
+	for _, p := range wire.Profiles() {
+		r := wire.Request{Type: 'S', From: wire.Str("ab"), To: wire.NullString(), Flag: 'A'}
 		b, _ := p.AppendRequest(nil, &r)
 		if got, err := wire.DetectProfile(wire.KindRequest, b[2:]); got != p || err != nil {
 			t.Errorf("%v request: %v %v", p, got, err)
@@ -308,7 +308,7 @@ func TestDateCivil(t *testing.T) {
 			t.Fatalf("seed %d: jd %d -> %d-%d-%d -> %d", seed, jd, y, m, d, got)
 		}
 	}
-	if wire.DateJD(math.MinInt64) != wire.NullDate || wire.NullDate.JD() != math.MinInt64 {
+	if wire.DateJD(math.MinInt64) != wire.NullDate() || wire.NullDate().JD() != math.MinInt64 {
 		t.Error("null date is not Julian Day math.MinInt64")
 	}
 	for _, s := range []string{"2026-02-30", "26-01-01", "x", "2026-1-01", "@jd(x)"} {
@@ -340,7 +340,7 @@ func TestTime(t *testing.T) {
 	if back, err := wire.ParseTime(inv.String()); err != nil || back != inv {
 		t.Errorf("ParseTime(%q) = %v %v", inv.String(), back, err)
 	}
-	if !wire.TimeOf(24, 0, 0, 0).IsNull() || wire.NullTime.Wire() != 0xFFFFFFFF || !wire.TimeMS(0xFFFFFFFF).IsNull() {
+	if !wire.TimeOf(24, 0, 0, 0).IsNull() || wire.NullTime().Wire() != 0xFFFFFFFF || !wire.TimeMS(0xFFFFFFFF).IsNull() {
 		t.Error("24:00 and 0xFFFFFFFF must be null")
 	}
 }
@@ -351,7 +351,7 @@ func TestStringForms(t *testing.T) {
 		quote, plain string
 		units        int
 	}{
-		{wire.NullString, "null", "", 0},
+		{wire.NullString(), "null", "", 0},
 		{wire.Str(""), `""`, "", 0},
 		{wire.Str("Zürich🚆"), `"Zürich🚆"`, "Zürich🚆", 8},
 		{wire.StrUnits([]uint16{0xD800}), `"\ud800"`, "\uFFFD", 1},
@@ -363,7 +363,7 @@ func TestStringForms(t *testing.T) {
 			t.Errorf("%v: Quote %s String %q Len %d; want %s %q %d", c.s.Raw(), c.s.Quote(), c.s.String(), c.s.Len(), c.quote, c.plain, c.units)
 		}
 	}
-	if wire.NullString.Equal(wire.Str("")) {
+	if wire.NullString().Equal(wire.Str("")) {
 		t.Error("null equals empty")
 	}
 }
@@ -470,7 +470,7 @@ func TestRandomBytes(t *testing.T) {
 				b[j] = 0
 			}
 		}
-		for _, p := range wire.Profiles {
+		for _, p := range wire.Profiles() {
 			for _, dir := range []wire.Direction{wire.Requests, wire.Replies} {
 				whole, werr := decodeSplit(p, dir, b, nil)
 				var cuts []int

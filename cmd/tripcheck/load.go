@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -84,39 +81,9 @@ func runLoad(e *env, f *loadFlags, addr string) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	writeLoadResult(e.stdout, &res, f.slow > 0)
+	res.WriteText(e.stdout, f.slow > 0)
 	if n := res.Requests - res.OK; n > 0 {
 		return failed(fmt.Errorf("load: %d of %d requests failed", n, res.Requests))
 	}
 	return nil
-}
-
-// writeLoadResult prints a load run for people.
-func writeLoadResult(w io.Writer, r *fakes.LoadResult, slow bool) {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(w, "requests  %d in %v: %.0f requests/s\n", r.Requests, r.Elapsed.Round(time.Millisecond), r.RequestsPerSecond())
-	fmt.Fprintf(w, "answers   %d (%d trips)\n", r.OK, r.Trips)
-	l := r.Latency
-	fmt.Fprintf(w, "latency   p50 %s  p90 %s  p99 %s  max %s\n", ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max))
-	if len(r.Errors) == 0 {
-		fmt.Fprintln(w, "errors    none")
-	} else {
-		kinds := make([]string, 0, len(r.Errors))
-		for k := range r.Errors {
-			kinds = append(kinds, k)
-		}
-		slices.Sort(kinds)
-		parts := make([]string, len(kinds))
-		for i, k := range kinds {
-			parts[i] = fmt.Sprintf("%s %d", k, r.Errors[k])
-		}
-		fmt.Fprintf(w, "errors    %s\n", strings.Join(parts, ", "))
-		for _, k := range kinds {
-			fmt.Fprintf(w, "  %s: %s\n", k, r.ErrorSamples[k])
-		}
-	}
-	if slow {
-		fmt.Fprintf(w, "slow      %d held, %d closed by the server during the run, %d could not be opened\n",
-			r.SlowOpened, r.SlowClosed, r.SlowErrors)
-	}
 }

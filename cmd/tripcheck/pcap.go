@@ -351,7 +351,7 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			}
 			po := capture.CheckOptions{Profile: profile, Strict: strict, Capture: o, Target: args[0], Aggregate: aggregate}
 			if golden != "" {
-				g, ok := conformance.Goldens[golden]
+				g, ok := conformance.Golden(golden)
 				if !ok {
 					return usageError("--golden %q: the only reference is book", golden)
 				}

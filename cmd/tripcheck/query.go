@@ -1,10 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -73,7 +70,7 @@ format of serve --trips, or {"request": ..., "error": "..."} and exit 1.`,
 // queryString reads a --from or --to value.
 func queryString(s string) wire.String {
 	if s == "@null" {
-		return wire.NullString
+		return wire.NullString()
 	}
 	return wire.Str(s)
 }
@@ -129,7 +126,7 @@ func runQuery(e *env, f *queryFlags, addr string) error {
 		case "lines":
 			contract.WriteFailed(e.stdout, nil, reason)
 		case "json":
-			writeQueryJSON(e.stdout, req, p, nil, reason)
+			fakes.WriteQueryJSON(e.stdout, req, p, nil, reason)
 		}
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return notListening(withDefaultPort(addr), err)
@@ -140,52 +137,9 @@ func runQuery(e *env, f *queryFlags, addr string) error {
 	case "lines":
 		contract.WriteAnswer(e.stdout, trips)
 	case "json":
-		writeQueryJSON(e.stdout, req, p, trips, "")
+		fakes.WriteQueryJSON(e.stdout, req, p, trips, "")
 	default:
 		contract.WriteTable(e.stdout, trips)
 	}
 	return nil
-}
-
-// queryJSON is the output of --format json.
-type queryJSON struct {
-	Request struct {
-		Profile string  `json:"profile"`
-		From    *string `json:"from"`
-		To      *string `json:"to"`
-		Date    string  `json:"date"`
-		Time    string  `json:"time"`
-		Flag    string  `json:"flag"`
-	} `json:"request"`
-	Trips *[]fakes.JSONTrip `json:"trips,omitempty"` // absent on error
-	Error string            `json:"error,omitempty"`
-}
-
-func writeQueryJSON(w io.Writer, req *wire.Request, p wire.Profile, trips []wire.Trip, reason string) {
-	var out queryJSON
-	str := func(s wire.String) *string {
-		if s.IsNull() {
-			return nil
-		}
-		v := s.String()
-		return &v
-	}
-	out.Request.Profile = p.String()
-	out.Request.From, out.Request.To = str(req.From), str(req.To)
-	out.Request.Date, out.Request.Time = req.Date.String(), req.Time.String()
-	out.Request.Flag = string(rune(req.Flag))
-	if reason != "" {
-		out.Error = reason
-	} else {
-		js := make([]fakes.JSONTrip, len(trips))
-		for i := range trips {
-			js[i] = fakes.TripJSON(&trips[i])
-		}
-		out.Trips = &js
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil { // only plain values: cannot happen
-		b = []byte(`{"error": ` + strconv.Quote(err.Error()) + `}`)
-	}
-	w.Write(append(b, '\n'))
 }

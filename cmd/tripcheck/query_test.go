@@ -269,7 +269,7 @@ func TestQueryLinesText(t *testing.T) {
 		{Date: wire.DateOf(2026, 1, 1), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.StrUnits([]uint16{'a', 0xD800, 'b', 0xDC00, 0, 'c'})},
 		{Date: wire.DateOf(2026, 1, 1), Departure: wire.TimeMS(86_400_000), TrainType: wire.Str("ICE 🚆 Zürich")},
 		{Date: wire.DateOf(2026, 1, 1), Departure: wire.TimeOf(9, 0, 0, 0), TrainType: wire.StrUnits([]uint16{0xDE86, 0xD83D})},
-		{TrainType: wire.NullString},
+		{TrainType: wire.NullString()},
 	}
 	srv, err := fakes.NewServer(fakes.WithGenerator(trips))
 	if err != nil {

@@ -325,7 +325,7 @@ are written; a second Ctrl-C quits at once).`,
 				golden = "book"
 			}
 			if golden != "" {
-				g, ok := conformance.Goldens[golden]
+				g, ok := conformance.Golden(golden)
 				if !ok {
 					return usageError("--golden %q: the only reference is book", golden)
 				}

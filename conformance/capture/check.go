@@ -728,7 +728,7 @@ func (c *sessionCheck) checkFraming() {
 // otherProfile returns the other profile if the reply reads cleanly in it,
 // to its end marker.
 func (c *sessionCheck) otherProfile() wire.Profile {
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		if p == c.p {
 			continue
 		}

@@ -121,10 +121,10 @@ func TestDecodeGolden(t *testing.T) {
 func specialCapture(t *testing.T) []byte {
 	t.Helper()
 	cw := newCaptureWriter(t, "127.0.0.1:6178", 137*time.Microsecond)
-	strs := []wire.String{wire.NullString, wire.Str(""), wire.StrUnits([]uint16{'a', 0xD800, 'b'}), wire.StrUnits([]uint16{'I', 'C', 0, 'E'}),
+	strs := []wire.String{wire.NullString(), wire.Str(""), wire.StrUnits([]uint16{'a', 0xD800, 'b'}), wire.StrUnits([]uint16{'I', 'C', 0, 'E'}),
 		wire.Str("ICE 🚆 Zürich \"x\" \\ \t"), wire.StrUnits([]uint16{0xDE86, 0xD83D})}
-	dates := []wire.Date{wire.NullDate, wire.DateOf(-1, 12, 31), wire.DateJD(-784350574880), wire.DateOf(2026, 2, 28)}
-	times := []wire.Time{wire.NullTime, wire.TimeMS(86_400_000), wire.TimeOf(23, 59, 59, 999), wire.TimeOf(0, 0, 0, 0)}
+	dates := []wire.Date{wire.NullDate(), wire.DateOf(-1, 12, 31), wire.DateJD(-784350574880), wire.DateOf(2026, 2, 28)}
+	times := []wire.Time{wire.NullTime(), wire.TimeMS(86_400_000), wire.TimeOf(23, 59, 59, 999), wire.TimeOf(0, 0, 0, 0)}
 	n := 0
 	for _, p := range []wire.Profile{wire.Qt4, wire.Qt5} {
 		for i, s := range strs {

@@ -151,7 +151,7 @@ func checkSession(t *testing.T, s *pcap.Session, packets int64) {
 		if dir == pcap.ServerToClient {
 			wdir = wire.Replies
 		}
-		for _, p := range wire.Profiles {
+		for _, p := range wire.Profiles() {
 			decodeStream(t, p, wdir, st.Contiguous())
 		}
 	}

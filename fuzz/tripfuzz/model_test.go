@@ -108,15 +108,15 @@ func (p *payload) u32() uint32 { return binary.BigEndian.Uint32(p.take(4)) }
 func (p *payload) str() wire.String {
 	n := p.u32()
 	if p.err != nil || n == 0xFFFFFFFF {
-		return wire.NullString
+		return wire.NullString()
 	}
 	if n%2 == 1 && !p.u.acceptsOddStrings {
 		p.err = p.u.fail(wire.ErrOddStringLength)
-		return wire.NullString
+		return wire.NullString()
 	}
 	if uint32(len(p.b)-p.off) < n {
 		p.err = p.u.fail(wire.ErrPastEnd)
-		return wire.NullString
+		return wire.NullString()
 	}
 	raw := p.b[p.off : p.off+int(n)]
 	p.off += int(n)
@@ -128,7 +128,7 @@ func (p *payload) date() wire.Date {
 		if v := p.u32(); v != 0 {
 			return wire.DateJD(int64(v))
 		}
-		return wire.NullDate
+		return wire.NullDate()
 	}
 	return wire.DateJD(int64(binary.BigEndian.Uint64(p.take(8))))
 }

@@ -55,7 +55,7 @@ func makeSeeds(t *testing.T) map[string][]byte {
 			add("requests", v.Profile+"-"+v.Kind+"-"+v.Label, v.Bytes)
 		}
 	}
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		for _, replies := range []bool{true, false} {
 			seeds := illegal(t, vs, p, replies)
 			names := make([]string, 0, len(seeds))

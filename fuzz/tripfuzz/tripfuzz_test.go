@@ -63,7 +63,7 @@ func TestModelAgrees(t *testing.T) {
 	if testing.Short() {
 		n = 300
 	}
-	for _, p := range wire.Profiles {
+	for _, p := range wire.Profiles() {
 		u := userDecoder{profile: p}
 		for _, replies := range []bool{true, false} {
 			if name, m := checkSeeds(p, replies, u); m != nil {
@@ -215,7 +215,7 @@ func TestOptions(t *testing.T) {
 		{"Classify", userDecoder{plainErrors: true}, []Option{Classify(func(error) Class { return CutShort })}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			for _, p := range wire.Profiles {
+			for _, p := range wire.Profiles() {
 				c.u.profile = p
 				if _, m := checkSeeds(p, true, c.u); m == nil {
 					t.Fatalf("%v: without %s, no seed tells the decoder from wire", p, c.name)

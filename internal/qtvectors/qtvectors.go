@@ -134,7 +134,7 @@ var (
 func String(s string) (wire.String, error) {
 	switch s {
 	case "null QString()":
-		return wire.NullString, nil
+		return wire.NullString(), nil
 	case `empty QString("")`:
 		return wire.Str(""), nil
 	}
@@ -170,7 +170,7 @@ func String(s string) (wire.String, error) {
 // civil date written beside the Julian Day is wire's rendering of it.
 func Date(s string) (wire.Date, error) {
 	if s == "null QDate()" {
-		return wire.NullDate, nil
+		return wire.NullDate(), nil
 	}
 	m := reDate.FindStringSubmatch(s)
 	if m == nil {
@@ -190,7 +190,7 @@ func Date(s string) (wire.Date, error) {
 // Time reads a QTime as the comments describe one.
 func Time(s string) (wire.Time, error) {
 	if s == "null QTime()" {
-		return wire.NullTime, nil
+		return wire.NullTime(), nil
 	}
 	if m := reTime.FindStringSubmatch(s); m != nil {
 		ms, _ := strconv.ParseUint(m[2], 10, 32)

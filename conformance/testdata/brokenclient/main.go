@@ -167,7 +167,7 @@ func parseSearch(args []string) (wire.Request, error) {
 	}
 	str := func(s string) wire.String {
 		if s == "@null" {
-			return wire.NullString
+			return wire.NullString()
 		}
 		return wire.Str(s)
 	}
@@ -204,7 +204,7 @@ func (c *client) line(t *wire.Trip) string {
 	}
 	if text, ok := c.trainText(t.TrainType); ok {
 		u := *t
-		u.TrainType = wire.NullString // printed "", then the mode's text
+		u.TrainType = wire.NullString() // printed "", then the mode's text
 		return contract.TripLine(&u) + text
 	}
 	return contract.TripLine(t)
@@ -221,7 +221,7 @@ func (c *client) encodeRequest(r *wire.Request) ([]byte, error) {
 			case s.IsNull():
 				return wire.Str("")
 			case s.Len() == 0:
-				return wire.NullString
+				return wire.NullString()
 			}
 			return s
 		}
@@ -435,7 +435,7 @@ func decodeLenient(p wire.Profile, b []byte) wire.Trip {
 	off := 0
 	var err error
 	if t.Date, off, err = p.ReadDate(b, off); err != nil {
-		t.Date, off = wire.NullDate, len(b)
+		t.Date, off = wire.NullDate(), len(b)
 	}
 	if t.Departure, off, err = wire.ReadTime(b, off); err != nil {
 		t.Departure, off = wire.TimeMS(0), len(b)

@@ -358,7 +358,7 @@ func reply(p wire.Profile, mode string, r *wire.Request) []byte {
 				t.Date = wire.DateJD(r.Date.JD() + 3)
 			}
 		case "null-trips":
-			t.Date, t.Departure = wire.NullDate, wire.NullTime
+			t.Date, t.Departure = wire.NullDate(), wire.NullTime()
 		case "golden-off":
 			if i == 1 {
 				t.Duration++

@@ -187,7 +187,7 @@ func convert(args []string) error {
 	lt := recs[0].lt
 	if *link != "" {
 		var ok bool
-		if lt, ok = pcap.LinkTypes[*link]; !ok {
+		if lt, ok = pcap.LinkType(*link); !ok {
 			return fmt.Errorf("link type %q", *link)
 		}
 		for i := range recs {
