@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/capture"
 )
 
 // The tests here hold PROTOCOL.md and the scenarios together: every
@@ -201,7 +202,7 @@ func allScenarios(t *testing.T) map[string]conformance.Scenario {
 			out[suite+":"+id] = s
 		}
 	}
-	for _, s := range conformance.PassiveChecks() {
+	for _, s := range capture.Checks() {
 		out["pcap:"+s.ID] = s
 	}
 	return out

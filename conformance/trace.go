@@ -124,6 +124,10 @@ type connState struct {
 	lingers bool     // SetLinger(0): the close will be a reset
 }
 
+// NewTrace returns a trace whose clock starts now, for front-ends outside
+// the suites (capture replay) that record their own connections.
+func NewTrace() *Trace { return new(Trace).begin() }
+
 // begin starts the trace's clock and returns it.
 func (t *Trace) begin() *Trace {
 	t.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/capture"
 	"github.com/tripcheck/tripcheck/conformance/report"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/wire"
@@ -118,8 +119,8 @@ func (e *env) openCapture(path string, f *captureFlags) (r io.Reader, close func
 // again, it reads the file again finding sessions by content, as --port
 // any does, and says so in one line. Last it prints the file's notes and
 // counts on stderr.
-func (e *env) readCapture(path string, f *captureFlags, o pcap.Options, pass func(io.Reader, pcap.Options) (*conformance.CaptureInfo, error)) error {
-	read := func(o pcap.Options) (*conformance.CaptureInfo, error) {
+func (e *env) readCapture(path string, f *captureFlags, o pcap.Options, pass func(io.Reader, pcap.Options) (*capture.Info, error)) error {
+	read := func(o pcap.Options) (*capture.Info, error) {
 		r, done, err := e.openCapture(path, f)
 		if err != nil {
 			return nil, err
@@ -160,7 +161,7 @@ func captureError(path string, err error) error {
 }
 
 // printInfo writes the file notes and counts to w.
-func printInfo(w io.Writer, path string, info conformance.CaptureInfo, o pcap.Options) {
+func printInfo(w io.Writer, path string, info capture.Info, o pcap.Options) {
 	for _, n := range info.Notes {
 		fmt.Fprintf(w, "%s: %v\n", path, n)
 	}
@@ -258,7 +259,7 @@ func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profil
 	var tw report.DecodeText
 	var d pcap.Decoded
 	var writeErr error
-	err := e.readCapture(path, f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+	err := e.readCapture(path, f, o, func(r io.Reader, o pcap.Options) (*capture.Info, error) {
 		pr, err := pcap.NewReader(r, o)
 		if err != nil {
 			return nil, err
@@ -295,7 +296,7 @@ func (e *env) decodeCapture(path string, f *captureFlags, o pcap.Options, profil
 		if text != nil && writeErr == nil {
 			writeErr = text.Flush()
 		}
-		return &conformance.CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+		return &capture.Info{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
 	})
 	if writeErr != nil {
 		return writeErr
@@ -348,7 +349,7 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			if err := checkReportFiles(&rf); err != nil {
 				return err
 			}
-			po := conformance.PassiveOptions{Profile: profile, Strict: strict, Capture: o, Target: args[0], Aggregate: aggregate}
+			po := capture.CheckOptions{Profile: profile, Strict: strict, Capture: o, Target: args[0], Aggregate: aggregate}
 			if golden != "" {
 				g, ok := conformance.Golden(golden)
 				if !ok {
@@ -371,10 +372,10 @@ failed, 2 when the file cannot be read or holds no Trip session.`,
 			}
 			var rep *conformance.Report
 			var sessions int
-			err = e.readCapture(path, &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+			err = e.readCapture(path, &f, o, func(r io.Reader, o pcap.Options) (*capture.Info, error) {
 				po.Capture = o
-				var info conformance.CaptureInfo
-				rep, info, err = conformance.CheckCapture(e.ctx, r, po)
+				var info capture.Info
+				rep, info, err = capture.Check(e.ctx, r, po)
 				if rep == nil {
 					return nil, err
 				}

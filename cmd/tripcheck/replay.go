@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/capture"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/shape"
 )
@@ -64,11 +65,11 @@ with --once, until each session has been served once).`,
 			if serve != "" {
 				return e.serveReplay(path, serve, &f, o, timeout, once)
 			}
-			mode, err := conformance.ParseCompareMode(compare)
+			mode, err := capture.ParseCompareMode(compare)
 			if err != nil {
 				return usageError("--compare %q: want exact or structure", compare)
 			}
-			ro := conformance.ReplayOptions{Profile: profile, Compare: mode, Timeout: timeout, Capture: o, Source: path}
+			ro := capture.ReplayOptions{Profile: profile, Compare: mode, Timeout: timeout, Capture: o, Source: path}
 			if shapeS != "" {
 				sh, err := shape.Parse(shapeS)
 				if err != nil {
@@ -78,10 +79,10 @@ with --once, until each session has been served once).`,
 			}
 			var rep *conformance.Report
 			var sessions int
-			err = e.readCapture(path, &f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
+			err = e.readCapture(path, &f, o, func(r io.Reader, o pcap.Options) (*capture.Info, error) {
 				ro.Capture = o
-				var info conformance.CaptureInfo
-				rep, info, err = conformance.Replay(e.ctx, r, withDefaultPort(server), ro)
+				var info capture.Info
+				rep, info, err = capture.Replay(e.ctx, r, withDefaultPort(server), ro)
 				if rep == nil {
 					return nil, err
 				}
@@ -107,7 +108,7 @@ with --once, until each session has been served once).`,
 	fl.StringVar(&serve, "serve", "", "listen on `ADDR` and play the captured replies to clients")
 	fl.StringVar(&compare, "compare", "exact", "how to compare replies: exact or structure")
 	fl.StringVar(&shapeS, "shape", "", "send requests in this `SHAPE` (bytes-1, random-seed-42, ...) instead of the captured segmentation")
-	fl.DurationVar(&timeout, "timeout", conformance.DefaultReplayTimeout, "deadline of every step that waits for the peer (with --serve: of every read and write)")
+	fl.DurationVar(&timeout, "timeout", capture.DefaultReplayTimeout, "deadline of every step that waits for the peer (with --serve: of every read and write)")
 	fl.BoolVar(&once, "once", false, "with --serve: stop once each session has been served")
 	fl.StringVar(&rf.jsonFile, "json", "", "write a JSON report to `FILE` (-: stdout, the text report then on stderr)")
 	fl.StringVar(&rf.junitFile, "junit", "", "write a JUnit XML report to `FILE` (-: stdout, the text report then on stderr)")
@@ -119,8 +120,8 @@ with --once, until each session has been served once).`,
 // serveReplay is replay --serve.
 func (e *env) serveReplay(path, addr string, f *captureFlags, o pcap.Options, timeout time.Duration, once bool) error {
 	var sessions []*pcap.Session
-	err := e.readCapture(path, f, o, func(r io.Reader, o pcap.Options) (*conformance.CaptureInfo, error) {
-		ss, info, err := conformance.ReadSessions(r, o, 0)
+	err := e.readCapture(path, f, o, func(r io.Reader, o pcap.Options) (*capture.Info, error) {
+		ss, info, err := capture.ReadSessions(r, o, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +139,7 @@ func (e *env) serveReplay(path, addr string, f *captureFlags, o pcap.Options, ti
 		return usageError("--serve: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "listening on %s\n", ln.Addr())
-	err = conformance.ServeReplay(e.ctx, ln, sessions, conformance.ServeOptions{
+	err = capture.Serve(e.ctx, ln, sessions, capture.ServeOptions{
 		Timeout: timeout,
 		Once:    once,
 		Logf: func(format string, args ...any) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/capture"
 )
 
 // Server runs the server suite against addr inside go test, one subtest
@@ -51,7 +52,7 @@ func Server(t *testing.T, addr string, o conformance.ServerOptions) *conformance
 // test, one subtest per session: a session whose live reply differs from
 // the captured one fails its subtest with the explanation; a session that
 // cannot be replayed is skipped with the reason.
-func Replay(t *testing.T, file, addr string, o conformance.ReplayOptions) *conformance.Report {
+func Replay(t *testing.T, file, addr string, o capture.ReplayOptions) *conformance.Report {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
@@ -63,7 +64,7 @@ func Replay(t *testing.T, file, addr string, o conformance.ReplayOptions) *confo
 	}
 	ctx, cancel := testContext(t)
 	defer cancel()
-	rep, info, err := conformance.Replay(ctx, f, addr, o)
+	rep, info, err := capture.Replay(ctx, f, addr, o)
 	if err != nil {
 		t.Fatalf("replay %s: %v", file, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/capture"
 	"github.com/tripcheck/tripcheck/conformance/conformancetest"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/pcap"
@@ -37,7 +38,7 @@ func TestServer(t *testing.T) {
 // replies, one subtest per session.
 func TestReplay(t *testing.T) {
 	file := filepath.Join("..", "..", "testdata", "captures", "lo-ethernet.pcap")
-	rep := conformancetest.Replay(t, file, startServer(t), conformance.ReplayOptions{Capture: pcap.Options{Port: pcap.AnyPort}})
+	rep := conformancetest.Replay(t, file, startServer(t), capture.ReplayOptions{Capture: pcap.Options{Port: pcap.AnyPort}})
 	if len(rep.Results) != 2 {
 		t.Errorf("%d results, want the capture's 2 sessions", len(rep.Results))
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/capture"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -166,7 +167,7 @@ func HTML(w io.Writer, r *conformance.Report) error {
 		if res.Status == conformance.Fail {
 			failed = &res
 		}
-		it.Diagram = buildDiagram(res.Wire, lanes, prof0, failed, r.Suite != conformance.SuitePcap, bud)
+		it.Diagram = buildDiagram(res.Wire, lanes, prof0, failed, r.Suite != capture.SuitePcap, bud)
 		pg.Items = append(pg.Items, it)
 	}
 	return renderHTML(w, pg)
@@ -196,7 +197,7 @@ func CaptureHTML(w io.Writer, title string, meta map[string]string, sessions []C
 			pg.Meta = append(pg.Meta, metaLine{k, v})
 		}
 	}
-	lanes := lanesFor(conformance.SuitePcap)
+	lanes := lanesFor(capture.SuitePcap)
 	bud := newBudget()
 	for i, s := range sessions {
 		it := item{ID: s.Title, Anchor: fmt.Sprintf("session-%d", i+1), StatusClass: "other", Notes: s.Notes, Open: i < 20}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/capture"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -32,9 +33,9 @@ func lanesFor(suite string) Lanes {
 	switch suite {
 	case conformance.SuiteClient:
 		return Lanes{Left: "tripcheck (as the server)", Right: "client under test", RequestsTo: conformance.FromPeer}
-	case conformance.SuitePcap:
+	case capture.SuitePcap:
 		return Lanes{Left: "client", Right: "server", RequestsTo: conformance.ToPeer}
-	case conformance.SuiteReplay:
+	case capture.SuiteReplay:
 		return Lanes{Left: "tripcheck (replaying)", Right: "server under test", RequestsTo: conformance.ToPeer}
 	}
 	return Lanes{Left: "tripcheck", Right: "server under test", RequestsTo: conformance.ToPeer}

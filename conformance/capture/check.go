@@ -1,4 +1,4 @@
-package conformance
+package capture
 
 import (
 	"context"
@@ -10,17 +10,18 @@ import (
 	"time"
 
 	"github.com/tripcheck/tripcheck/check"
+	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/internal/ending"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
 // SuitePcap is the suite name of reports on captures: the passive checks
-// (CheckCapture) and replays (Replay).
+// (Check) and replays (Replay).
 const SuitePcap = "pcap"
 
-// PassiveOptions configure CheckCapture.
-type PassiveOptions struct {
+// CheckOptions configure Check.
+type CheckOptions struct {
 	// Profile is the profile to read every session in; 0 detects it per
 	// session, from the request (or, failing that, the first trip).
 	Profile wire.Profile
@@ -28,7 +29,7 @@ type PassiveOptions struct {
 	Strict bool
 	// Golden, when set, adds a check that each reply equals the reference
 	// reply to its request; GoldenName names it ("book").
-	Golden     GoldenFunc
+	Golden     conformance.GoldenFunc
 	GoldenName string
 	// Capture says how to find sessions: the server's port, limits.
 	Capture pcap.Options
@@ -41,19 +42,19 @@ type PassiveOptions struct {
 	// kilobyte; aggregated, it stays the same size whatever the capture.
 	Aggregate bool
 	// Progress, if set, gets each result as it is made.
-	Progress func(Result)
+	Progress func(conformance.Result)
 	// Sink, if set (and not Aggregate), gets each result as it is made
 	// instead of the report: the report comes back Streamed, without
 	// results, its Summary counting them, so memory does not grow with the
 	// capture.
-	Sink ResultSink
+	Sink conformance.ResultSink
 }
 
 // MaxAggregated is how many failures an aggregated result shows in full.
 const MaxAggregated = 10
 
-// CaptureInfo is what reading a capture found besides its sessions.
-type CaptureInfo struct {
+// Info is what reading a capture found besides its sessions.
+type Info struct {
 	Format pcap.Format
 	Stats  pcap.Stats
 	// Notes are about the file rather than a session: packets skipped as
@@ -61,18 +62,18 @@ type CaptureInfo struct {
 	Notes []pcap.Note
 }
 
-// PassiveChecks lists the passive checks: the ends of their IDs, each
+// Checks lists the passive checks: the ends of their IDs, each
 // with its level and requirement from the checker's catalog, in the order
 // they run.
-func PassiveChecks() []Scenario {
-	var out []Scenario
+func Checks() []conformance.Scenario {
+	var out []conformance.Scenario
 	for _, r := range check.Requirements() {
-		out = append(out, Scenario{ID: r.ID, Area: check.Area(r.ID), Level: r.Level, Requirement: r.Sentence, Source: "builtin:passive"})
+		out = append(out, conformance.Scenario{ID: r.ID, Area: check.Area(r.ID), Level: r.Level, Requirement: r.Sentence, Source: "builtin:passive"})
 	}
 	return out
 }
 
-// CheckCapture reads a capture from r and runs the passive checks of the
+// Check reads a capture from r and runs the passive checks of the
 // server and client suites on each Trip session in it, both directions:
 // one Result per applicable check per session, with IDs such as
 // "session[3]/reply/framing", each failure naming the packet, the stream
@@ -80,9 +81,9 @@ func PassiveChecks() []Scenario {
 // a capture that ends first) is skipped and says why. The report's suite is
 // "pcap". An error means the capture could not be read: its header, or a
 // fault past it (the report then holds the sessions before the fault).
-func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, CaptureInfo, error) {
+func Check(ctx context.Context, r io.Reader, o CheckOptions) (*conformance.Report, Info, error) {
 	start := time.Now()
-	rep := &Report{Suite: SuitePcap, Target: o.Target, Strict: o.Strict, Started: start}
+	rep := &conformance.Report{Suite: SuitePcap, Target: o.Target, Strict: o.Strict, Started: start}
 	rep.Profile, rep.ProfileNote = "auto", "detected per session"
 	if o.Profile != 0 {
 		rep.Profile, rep.ProfileNote = o.Profile.String(), "given"
@@ -95,7 +96,7 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 	}
 	pr, err := pcap.NewReader(r, o.Capture)
 	if err != nil {
-		return nil, CaptureInfo{}, err
+		return nil, Info{}, err
 	}
 	agg := newAggregator()
 	stream := o.Sink != nil && !o.Aggregate
@@ -131,7 +132,7 @@ func CheckCapture(ctx context.Context, r io.Reader, o PassiveOptions) (*Report, 
 	rep.Duration = time.Since(start)
 	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
 	rep.Tally()
-	return rep, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+	return rep, Info{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
 }
 
 // eachSession calls fn with every session of the capture, in the order
@@ -159,7 +160,7 @@ type aggregator struct {
 }
 
 type aggregate struct {
-	first                   Result // the first result, for the level and requirement
+	first                   conformance.Result // the first result, for the level and requirement
 	passed, failed, skipped int
 	failures                []string // the first MaxAggregated, with their logs
 	skipWhy                 string   // the first skip's reason
@@ -167,7 +168,7 @@ type aggregate struct {
 
 func newAggregator() *aggregator { return &aggregator{by: map[string]*aggregate{}} }
 
-func (a *aggregator) add(session int, r Result) {
+func (a *aggregator) add(session int, r conformance.Result) {
 	_, check, _ := strings.Cut(r.ID, "/")
 	g := a.by[check]
 	if g == nil {
@@ -177,14 +178,14 @@ func (a *aggregator) add(session int, r Result) {
 	}
 	where := "session[" + strconv.Itoa(session) + "]"
 	switch r.Status {
-	case Pass:
+	case conformance.Pass:
 		g.passed++
-	case Fail:
+	case conformance.Fail:
 		g.failed++
 		if len(g.failures) < MaxAggregated {
 			g.failures = append(g.failures, where+": "+r.Message+"\n"+r.Log)
 		}
-	case Skip:
+	case conformance.Skip:
 		g.skipped++
 		if g.skipWhy == "" {
 			g.skipWhy = where + ": " + r.Message
@@ -192,17 +193,17 @@ func (a *aggregator) add(session int, r Result) {
 	}
 }
 
-func (a *aggregator) results() []Result {
-	var out []Result
+func (a *aggregator) results() []conformance.Result {
+	var out []conformance.Result
 	for _, check := range a.order {
 		g := a.by[check]
 		area, _, _ := strings.Cut(check, "/")
-		r := Result{ID: check, Area: area, Level: g.first.Level, Requirement: g.first.Requirement, Required: g.first.Required}
+		r := conformance.Result{ID: check, Area: area, Level: g.first.Level, Requirement: g.first.Requirement, Required: g.first.Required}
 		n := g.passed + g.failed + g.skipped
 		counts := fmt.Sprintf("%d sessions: %d passed, %d failed, %d skipped", n, g.passed, g.failed, g.skipped)
 		switch {
 		case g.failed > 0:
-			r.Status = Fail
+			r.Status = conformance.Fail
 			first, _, _ := strings.Cut(g.failures[0], "\n")
 			r.Message = fmt.Sprintf("failed in %d of %d sessions; first %s", g.failed, n, first)
 			r.Log = counts + "\n" + strings.Join(g.failures, "\n")
@@ -210,10 +211,10 @@ func (a *aggregator) results() []Result {
 				r.Log += fmt.Sprintf("\n... and %d failures more", g.failed-len(g.failures))
 			}
 		case g.passed > 0:
-			r.Status = Pass
+			r.Status = conformance.Pass
 			r.Log = counts
 		default:
-			r.Status = Skip
+			r.Status = conformance.Skip
 			r.Message = fmt.Sprintf("skipped in all %d sessions; first %s", n, g.skipWhy)
 		}
 		out = append(out, r)
@@ -224,11 +225,11 @@ func (a *aggregator) results() []Result {
 // sessionCheck holds what the checks of one session share.
 type sessionCheck struct {
 	s          *pcap.Session
-	o          *PassiveOptions
+	o          *CheckOptions
 	p          wire.Profile
 	profNote   string
 	req, reply []byte // the streams up to their first gap
-	results    []Result
+	results    []conformance.Result
 	header     string // the session, for logs
 	area       string // "session[3]"
 	// sess is the session checker, fed both streams.
@@ -250,7 +251,7 @@ type sessionCheck struct {
 
 	// wire is the session's trace, made at its first failure and shared
 	// by the results that fail.
-	wire []WireEvent
+	wire []conformance.WireEvent
 }
 
 // setCause sets the finding of the content check about to fail.
@@ -276,7 +277,7 @@ const (
 )
 
 // CheckSession runs the passive checks on one session.
-func CheckSession(s *pcap.Session, o PassiveOptions) []Result {
+func CheckSession(s *pcap.Session, o CheckOptions) []conformance.Result {
 	c := &sessionCheck{s: s, o: &o, req: s.Up.Contiguous(), reply: s.Down.Contiguous()}
 	c.profile()
 	c.feed()
@@ -374,31 +375,31 @@ func (c *sessionCheck) replyComplete() bool {
 }
 
 // result adds the result of a check.
-func (c *sessionCheck) result(id string, status Status, msg, log string) {
+func (c *sessionCheck) result(id string, status conformance.Status, msg, log string) {
 	def, _ := check.RequirementOf(id)
 	if c.area == "" {
 		c.area = "session[" + strconv.Itoa(c.s.Index) + "]"
 	}
-	r := Result{
+	r := conformance.Result{
 		ID:          c.area + "/" + id,
 		Area:        c.area,
 		Level:       def.Level,
 		Requirement: def.Sentence,
 		Status:      status,
-		Required:    def.Level == Must || c.o.Strict,
+		Required:    def.Level == conformance.Must || c.o.Strict,
 		Message:     msg,
 	}
-	if status == Fail && c.wire == nil {
-		c.wire = SessionWire(c.s)
+	if status == conformance.Fail && c.wire == nil {
+		c.wire = conformance.SessionWire(c.s)
 	}
-	if status == Fail {
+	if status == conformance.Fail {
 		r.Wire = c.wire
 		if f, ok := c.findingFor(id); ok {
-			r.Findings = []Finding{f}
+			r.Findings = []conformance.Finding{f}
 		}
 		c.cause = nil
 	}
-	if status != Pass || log != "" {
+	if status != conformance.Pass || log != "" {
 		r.Log = c.sessionHeader()
 		if log != "" {
 			r.Log += "\n" + strings.TrimRight(log, "\n")
@@ -410,7 +411,7 @@ func (c *sessionCheck) result(id string, status Status, msg, log string) {
 // findingFor is the finding behind a failure of requirement id: the one a
 // content check set (cause), else the checker's first finding of a rule
 // that breaks id. The report groups failures by it.
-func (c *sessionCheck) findingFor(id string) (Finding, bool) {
+func (c *sessionCheck) findingFor(id string) (conformance.Finding, bool) {
 	if c.cause != nil {
 		return *c.cause, true
 	}
@@ -419,7 +420,7 @@ func (c *sessionCheck) findingFor(id string) (Finding, bool) {
 			return f, true
 		}
 	}
-	return Finding{}, false
+	return conformance.Finding{}, false
 }
 
 // sessionHeader describes the session, for the logs of its results: made
@@ -441,11 +442,11 @@ func (c *sessionCheck) sessionHeader() string {
 	return h
 }
 
-func (c *sessionCheck) pass(check string)           { c.result(check, Pass, "", "") }
-func (c *sessionCheck) skip(check, why string)      { c.result(check, Skip, why, "") }
-func (c *sessionCheck) fail(check, msg, log string) { c.result(check, Fail, msg, log) }
+func (c *sessionCheck) pass(check string)           { c.result(check, conformance.Pass, "", "") }
+func (c *sessionCheck) skip(check, why string)      { c.result(check, conformance.Skip, why, "") }
+func (c *sessionCheck) fail(check, msg, log string) { c.result(check, conformance.Fail, msg, log) }
 func (c *sessionCheck) failf(check, f string, a ...any) {
-	c.result(check, Fail, fmt.Sprintf(f, a...), "")
+	c.result(check, conformance.Fail, fmt.Sprintf(f, a...), "")
 }
 
 // at names a stream offset: "packet 9, reply offset 37 (trip[1].size)".
@@ -458,8 +459,8 @@ func (c *sessionCheck) at(dir pcap.Direction, off int) string {
 		// Past the bytes: name where the stream ends, after a whole block
 		// or inside one.
 		last := len(stream) - 1
-		where := Locate(stream, c.p, wdir, last)
-		if blk, _, _ := strings.Cut(where, "."); strings.HasSuffix(Locate(stream, c.p, wdir, off), ".size") {
+		where := conformance.Locate(stream, c.p, wdir, last)
+		if blk, _, _ := strings.Cut(where, "."); strings.HasSuffix(conformance.Locate(stream, c.p, wdir, off), ".size") {
 			where = "after " + blk
 		} else {
 			where = "at " + where
@@ -467,7 +468,7 @@ func (c *sessionCheck) at(dir pcap.Direction, off int) string {
 		return fmt.Sprintf("%s, %s offset %d (the stream ends %s)", st.Where(int64(last)), name, off, where)
 	}
 	s := fmt.Sprintf("%s, %s offset %d", st.Where(int64(off)), name, off)
-	if f := Locate(stream, c.p, wdir, off); f != "" {
+	if f := conformance.Locate(stream, c.p, wdir, off); f != "" {
 		s += " (" + f + ")"
 	}
 	return s
@@ -490,9 +491,9 @@ func invalid(err error) string {
 // window shows a stream around an offset.
 func (c *sessionCheck) window(dir pcap.Direction, off int) string {
 	if dir == pcap.ClientToServer {
-		return "    request stream:\n" + HexWindow(c.req, off)
+		return "    request stream:\n" + conformance.HexWindow(c.req, off)
 	}
-	return "    reply stream:\n" + HexWindow(c.reply, off)
+	return "    reply stream:\n" + conformance.HexWindow(c.reply, off)
 }
 
 // unknownWhy says why the capture cannot tell how a stream went on.
@@ -784,9 +785,9 @@ func (c *sessionCheck) checkContent() {
 		case !c.replyComplete():
 			c.skip(id, unknownWhy(c.s.Down, c.s, "reply"))
 		default:
-			if err := Compare(want, c.reply, c.p, wire.Replies); err != nil {
-				var m *Mismatch
-				c.setCause("reply/not-golden", int64(FirstDiff(want, c.reply)), "")
+			if err := conformance.Compare(want, c.reply, c.p, wire.Replies); err != nil {
+				var m *conformance.Mismatch
+				c.setCause("reply/not-golden", int64(conformance.FirstDiff(want, c.reply)), "")
 				if errors.As(err, &m) {
 					c.cause.Field = m.Field
 					c.fail(id, fmt.Sprintf("%s: the reply is not the reference's: differs at byte %d (%s)", c.at(pcap.ServerToClient, m.Offset), m.Offset, m.Field), m.Error())

@@ -1,4 +1,4 @@
-package conformance
+package capture
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/wire"
@@ -76,8 +77,8 @@ func synthCapture(t *testing.T, conns ...[]event) []byte {
 // tripReq is the default request, encoded in p.
 func tripReq(t *testing.T, p wire.Profile, fields ...string) (wire.Request, []byte) {
 	t.Helper()
-	r := DefaultRequest()
-	if err := ParseRequestFields(&r, fields); err != nil {
+	r := conformance.DefaultRequest()
+	if err := conformance.ParseRequestFields(&r, fields); err != nil {
 		t.Fatal(err)
 	}
 	b, err := wire.Encoder{Profile: p, AllowIllegalWrites: true}.AppendRequest(nil, &r)
@@ -105,16 +106,16 @@ func joined(blocks [][]byte) []byte { return bytes.Join(blocks, nil) }
 
 // runPassive runs the passive checks on a capture and returns the results by
 // the end of their IDs, as "status" or "status: message".
-func runPassive(t *testing.T, file []byte, o PassiveOptions) (map[string]Result, *Report) {
+func runPassive(t *testing.T, file []byte, o CheckOptions) (map[string]conformance.Result, *conformance.Report) {
 	t.Helper()
-	rep, info, err := CheckCapture(context.Background(), bytes.NewReader(file), o)
+	rep, info, err := Check(context.Background(), bytes.NewReader(file), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(info.Notes) > 0 {
 		t.Logf("file notes: %v", info.Notes)
 	}
-	out := map[string]Result{}
+	out := map[string]conformance.Result{}
 	for _, r := range rep.Results {
 		_, id, _ := strings.Cut(r.ID, "/")
 		out[id] = r
@@ -122,8 +123,8 @@ func runPassive(t *testing.T, file []byte, o PassiveOptions) (map[string]Result,
 	return out, rep
 }
 
-func statuses(rs map[string]Result) map[string]Status {
-	out := map[string]Status{}
+func statuses(rs map[string]conformance.Result) map[string]conformance.Status {
+	out := map[string]conformance.Status{}
 	for id, r := range rs {
 		out[id] = r.Status
 	}
@@ -148,17 +149,17 @@ func TestPassiveChecks(t *testing.T) {
 	badTimeTrip := wire.Trip{Date: req.Date, Departure: wire.TimeMS(86400000), Duration: 10, Changes: 1, TrainType: wire.Str("InterCity")}
 	badTime, _ := wire.Encoder{Profile: wire.Qt4, AllowIllegalWrites: true}.AppendTrip(nil, &badTimeTrip)
 
-	all := func(rest ...string) map[string]Status {
-		m := map[string]Status{}
+	all := func(rest ...string) map[string]conformance.Status {
+		m := map[string]conformance.Status{}
 		for _, id := range []string{"request/framing", "request/valid", "client/one-request", "client/close-after-end",
 			"reply/framing", "reply/nothing-after-end", "reply/close-after-end", "reply/consistent", "reply/no-null"} {
-			m[id] = Pass
+			m[id] = conformance.Pass
 		}
 		for i := 0; i+1 < len(rest); i += 2 {
 			if rest[i+1] == "" {
 				delete(m, rest[i])
 			} else {
-				m[rest[i]] = Status(rest[i+1])
+				m[rest[i]] = conformance.Status(rest[i+1])
 			}
 		}
 		return m
@@ -167,10 +168,10 @@ func TestPassiveChecks(t *testing.T) {
 	tests := []struct {
 		name   string
 		events []event
-		want   map[string]Status
+		want   map[string]conformance.Status
 		// messages has a substring of each failure's or skip's message.
 		messages map[string]string
-		opts     PassiveOptions
+		opts     CheckOptions
 	}{
 		{
 			name:   "book exchange",
@@ -215,19 +216,19 @@ func TestPassiveChecks(t *testing.T) {
 		{
 			name:     "truncated request, no reply",
 			events:   []event{up(reqBytes[:10]), clientFIN, serverFIN},
-			want:     map[string]Status{"request/framing": Fail, "reply/no-reply-truncated": Pass},
+			want:     map[string]conformance.Status{"request/framing": conformance.Fail, "reply/no-reply-truncated": conformance.Pass},
 			messages: map[string]string{"request/framing": "FIN, packet 5"},
 		},
 		{
 			name:     "truncated request, answered",
 			events:   []event{up(reqBytes[:10]), clientFIN, down(joined(reply)), serverFIN},
-			want:     map[string]Status{"request/framing": Fail, "reply/no-reply-truncated": Fail},
+			want:     map[string]conformance.Status{"request/framing": conformance.Fail, "reply/no-reply-truncated": conformance.Fail},
 			messages: map[string]string{"reply/no-reply-truncated": "packet 7, reply offset 0"},
 		},
 		{
 			name:   "no request at all",
 			events: []event{clientFIN, serverFIN},
-			want:   map[string]Status{"request/framing": Skip, "reply/no-reply-truncated": Pass},
+			want:   map[string]conformance.Status{"request/framing": conformance.Skip, "reply/no-reply-truncated": conformance.Pass},
 		},
 		{
 			name:     "bytes after the request",
@@ -244,7 +245,7 @@ func TestPassiveChecks(t *testing.T) {
 		{
 			name:   "bad flag, refused",
 			events: []event{up(badFlag), serverFIN, clientFIN},
-			want:   map[string]Status{"request/framing": Pass, "request/valid": Fail, "client/one-request": Pass, "reply/refused": Pass},
+			want:   map[string]conformance.Status{"request/framing": conformance.Pass, "request/valid": conformance.Fail, "client/one-request": conformance.Pass, "reply/refused": conformance.Pass},
 		},
 		{
 			name:     "trip on another day",
@@ -272,7 +273,7 @@ func TestPassiveChecks(t *testing.T) {
 		{
 			name:     "capture ends mid-reply",
 			events:   []event{up(reqBytes), down(joined(reply)[:20])},
-			want:     map[string]Status{"request/framing": Pass, "request/valid": Pass, "client/one-request": Pass, "reply/framing": Skip},
+			want:     map[string]conformance.Status{"request/framing": conformance.Pass, "request/valid": conformance.Pass, "client/one-request": conformance.Pass, "reply/framing": conformance.Skip},
 			messages: map[string]string{"reply/framing": "the capture ends before the reply does"},
 		},
 		{
@@ -285,13 +286,13 @@ func TestPassiveChecks(t *testing.T) {
 			name:   "golden",
 			events: []event{up(reqBytes), down(joined(reply)), serverFIN, clientFIN},
 			want:   all("reply/golden", "pass"),
-			opts:   PassiveOptions{Golden: GoldenBook, GoldenName: "book"},
+			opts:   CheckOptions{Golden: conformance.GoldenBook, GoldenName: "book"},
 		},
 		{
 			name:     "not golden",
 			events:   []event{up(reqBytes), down(late), down(wire.AppendEnd(nil)), serverFIN, clientFIN},
 			want:     all("reply/golden", "fail", "reply/consistent", "fail"),
-			opts:     PassiveOptions{Golden: GoldenBook, GoldenName: "book"},
+			opts:     CheckOptions{Golden: conformance.GoldenBook, GoldenName: "book"},
 			messages: map[string]string{"reply/golden": "packet 5, reply offset"},
 		},
 	}
@@ -310,7 +311,7 @@ func TestPassiveChecks(t *testing.T) {
 				}
 			}
 			for _, r := range rep.Results {
-				if r.Status == Fail && r.Log == "" {
+				if r.Status == conformance.Fail && r.Log == "" {
 					t.Errorf("%s failed without a log", r.ID)
 				}
 				if !strings.HasPrefix(r.ID, "session[1]/") {
@@ -339,10 +340,10 @@ func TestPassiveSessions(t *testing.T) {
 	reply := joined(bookReply(t, wire.Qt4, &req))
 	good := []event{up(reqBytes), down(reply), serverFIN, clientFIN}
 	bad := []event{up(reqBytes), down(reply[:len(reply)-2]), serverFIN, clientFIN}
-	got, rep := runPassive(t, synthCapture(t, good, bad, good), PassiveOptions{})
+	got, rep := runPassive(t, synthCapture(t, good, bad, good), CheckOptions{})
 	var failed []string
 	for _, r := range rep.Results {
-		if r.Status == Fail {
+		if r.Status == conformance.Fail {
 			failed = append(failed, r.ID)
 		}
 	}
@@ -355,11 +356,11 @@ func TestPassiveSessions(t *testing.T) {
 	}
 	_ = got
 	// Aggregated: one result per check, the failure naming its session.
-	agg, rep := runPassive(t, synthCapture(t, good, bad, good), PassiveOptions{Aggregate: true})
+	agg, rep := runPassive(t, synthCapture(t, good, bad, good), CheckOptions{Aggregate: true})
 	if len(rep.Results) != 9 {
 		t.Errorf("%d aggregated results, want 9", len(rep.Results))
 	}
-	if r := agg["framing"]; r.ID != "reply/framing" || r.Status != Fail || !strings.Contains(r.Message, "failed in 1 of 3 sessions; first session[2]: packet") {
+	if r := agg["framing"]; r.ID != "reply/framing" || r.Status != conformance.Fail || !strings.Contains(r.Message, "failed in 1 of 3 sessions; first session[2]: packet") {
 		t.Errorf("aggregated reply/framing: %+v", r)
 	}
 	if r := agg["framing"]; !strings.Contains(r.Log, "3 sessions: 2 passed, 1 failed, 0 skipped") {
@@ -396,10 +397,10 @@ func TestPassiveFindings(t *testing.T) {
 			map[string]string{"reply/consistent": "reply/wrong-date"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, rep := runPassive(t, synthCapture(t, tc.events), PassiveOptions{})
+			got, rep := runPassive(t, synthCapture(t, tc.events), CheckOptions{})
 			failed := map[string]string{}
 			for id, r := range got {
-				if r.Status != Fail {
+				if r.Status != conformance.Fail {
 					continue
 				}
 				if len(r.Findings) != 1 {

@@ -1,4 +1,4 @@
-package conformance_test
+package capture_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tripcheck/tripcheck/conformance"
+	"github.com/tripcheck/tripcheck/conformance/capture"
 	"github.com/tripcheck/tripcheck/pcap"
 )
 
@@ -22,21 +23,21 @@ type collect struct {
 func (c *collect) Begin(*conformance.Report)  { c.begun++ }
 func (c *collect) Add(res conformance.Result) { c.results = append(c.results, res) }
 
-// TestCheckCaptureSink: with a Sink, CheckCapture hands over every result it
+// TestCheckCaptureSink: with a Sink, Check hands over every result it
 // would have kept, in the same order, and returns a Streamed report without
 // results whose Summary counts them, failures included.
 func TestCheckCaptureSink(t *testing.T) {
 	for _, name := range []string{"lo-ethernet.pcapng", "bad-size-plus-one.pcapng", "bad-flag-answered.pcapng"} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("..", "testdata", "captures", name)
-			o := conformance.PassiveOptions{Strict: true, Capture: pcap.Options{Port: pcap.AnyPort}}
-			read := func(o conformance.PassiveOptions) *conformance.Report {
+			path := filepath.Join("..", "..", "testdata", "captures", name)
+			o := capture.CheckOptions{Strict: true, Capture: pcap.Options{Port: pcap.AnyPort}}
+			read := func(o capture.CheckOptions) *conformance.Report {
 				f, err := os.Open(path)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer f.Close()
-				rep, _, err := conformance.CheckCapture(context.Background(), f, o)
+				rep, _, err := capture.Check(context.Background(), f, o)
 				if err != nil {
 					t.Fatal(err)
 				}

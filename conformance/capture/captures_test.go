@@ -1,4 +1,4 @@
-package conformance
+package capture
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/pcap"
 )
 
@@ -23,7 +24,7 @@ type captureCase struct {
 
 func readCaptureManifest(t *testing.T) (string, []captureCase) {
 	t.Helper()
-	dir := filepath.Join("..", "testdata", "captures")
+	dir := filepath.Join("..", "..", "testdata", "captures")
 	f, err := os.Open(filepath.Join(dir, "MANIFEST"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,13 +67,13 @@ func TestCheckCaptures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			rep, _, err := CheckCapture(context.Background(), f, PassiveOptions{Strict: true, Capture: pcap.Options{Port: pcap.AnyPort}, Target: c.file})
+			rep, _, err := Check(context.Background(), f, CheckOptions{Strict: true, Capture: pcap.Options{Port: pcap.AnyPort}, Target: c.file})
 			if err != nil {
 				t.Fatal(err)
 			}
 			got := map[string]string{}
 			for _, r := range rep.Results {
-				if r.Status == Fail {
+				if r.Status == conformance.Fail {
 					got[r.ID] = r.Message
 				}
 			}
@@ -123,7 +124,7 @@ func TestReplayCaptures(t *testing.T) {
 				t.Fatal("no session replayed")
 			}
 			for _, r := range rep.Results {
-				if r.Status != Pass {
+				if r.Status != conformance.Pass {
 					t.Errorf("%s %s: %s\n%s", r.ID, r.Status, r.Message, r.Log)
 				}
 			}

@@ -1,4 +1,4 @@
-package conformance
+package capture
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
-// ServeOptions configure ServeReplay.
+// ServeOptions configure Serve.
 type ServeOptions struct {
 	// Timeout bounds every read and write on a connection (default 30s):
 	// the request, each piece of the reply, the wait for the client to
@@ -30,7 +31,7 @@ type ServeOptions struct {
 	Logf func(format string, args ...any)
 }
 
-// ServeReplay plays the server side of captured sessions to whoever
+// Serve plays the server side of captured sessions to whoever
 // connects to ln: each connection gets the next session (in turn, round
 // and round, or each once with o.Once). It reads the client's request (as
 // many bytes as the captured one, or until the client closes), sends the
@@ -39,7 +40,7 @@ type ServeOptions struct {
 // closes. It returns when ctx is done (nil), after the last session with
 // Once (nil), or on an accept error; it closes ln and waits for its
 // connections.
-func ServeReplay(ctx context.Context, ln net.Listener, sessions []*pcap.Session, o ServeOptions) error {
+func Serve(ctx context.Context, ln net.Listener, sessions []*pcap.Session, o ServeOptions) error {
 	if len(sessions) == 0 {
 		ln.Close()
 		return errors.New("conformance: no session to serve")
@@ -106,8 +107,8 @@ func serveSession(ctx context.Context, c net.Conn, s *pcap.Session, n int, o *Se
 			break
 		}
 	}
-	if err := Compare(want, got, p, wire.Requests); err != nil {
-		var m *Mismatch
+	if err := conformance.Compare(want, got, p, wire.Requests); err != nil {
+		var m *conformance.Mismatch
 		if errors.As(err, &m) {
 			head, _, _ := strings.Cut(m.Error(), "\n")
 			logf("%s: the request %s (served anyway)", prefix, head)
@@ -119,9 +120,9 @@ func serveSession(ctx context.Context, c net.Conn, s *pcap.Session, n int, o *Se
 	rw := fakes.ReplyWriter{Shape: shape.Shape{At: s.Down.Cuts()}, WriteTimeout: o.Timeout}
 	end := capturedEnding(s.Down)
 	switch end {
-	case EndReset:
+	case conformance.EndReset:
 		rw.Shape.Then = shape.ThenReset
-	case EndClose:
+	case conformance.EndClose:
 		rw.Shape.Then = shape.ThenClose
 	default:
 		rw.Shape.Then = shape.ThenKeepOpen

@@ -1,4 +1,4 @@
-package conformance
+package capture
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/fakes"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/shape"
@@ -41,16 +42,16 @@ func bookCapture(t *testing.T) []byte {
 	)
 }
 
-func replayStatuses(t *testing.T, file []byte, addr string, o ReplayOptions) (*Report, []Status) {
+func replayStatuses(t *testing.T, file []byte, addr string, o ReplayOptions) (*conformance.Report, []conformance.Status) {
 	t.Helper()
 	rep, _, err := Replay(context.Background(), bytes.NewReader(file), addr, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st []Status
+	var st []conformance.Status
 	for _, r := range rep.Results {
 		st = append(st, r.Status)
-		if r.Status != Pass {
+		if r.Status != conformance.Pass {
 			t.Logf("%s %s: %s\n%s", r.ID, r.Status, r.Message, r.Log)
 		}
 	}
@@ -85,23 +86,23 @@ func TestReplayFindsDifferences(t *testing.T) {
 		name    string
 		server  []fakes.Option
 		compare CompareMode
-		want    []Status
+		want    []conformance.Status
 		message string // in the first failure
 	}{
 		{"size off by one", []fakes.Option{fakes.WithFault(fakes.Fault{SizeDelta: 1})}, CompareExact,
-			[]Status{Fail, Fail, Pass}, "differs at byte 1 (trip[0].size)"},
+			[]conformance.Status{conformance.Fail, conformance.Fail, conformance.Pass}, "differs at byte 1 (trip[0].size)"},
 		{"size off by one, structure", []fakes.Option{fakes.WithFault(fakes.Fault{SizeDelta: 1})}, CompareStructure,
-			[]Status{Fail, Fail, Pass}, "framing: the capture's fault none, the live reply's in trip[0].trailing (reply/bytes-left-over)"},
+			[]conformance.Status{conformance.Fail, conformance.Fail, conformance.Pass}, "framing: the capture's fault none, the live reply's in trip[0].trailing (reply/bytes-left-over)"},
 		{"no end marker", []fakes.Option{fakes.WithFault(fakes.Fault{NoEnd: true})}, CompareExact,
-			[]Status{Fail, Fail, Pass}, "end"},
+			[]conformance.Status{conformance.Fail, conformance.Fail, conformance.Pass}, "end"},
 		{"reset instead of close", []fakes.Option{fakes.WithFault(fakes.Fault{Shape: shape.Shape{Then: shape.ThenReset}})}, CompareExact,
-			[]Status{Fail, Fail, Pass}, "by reset where the capture shows a close"},
+			[]conformance.Status{conformance.Fail, conformance.Fail, conformance.Pass}, "by reset where the capture shows a close"},
 		{"other trips, same count: exact", []fakes.Option{fakes.WithGenerator(sameCount{})}, CompareExact,
-			[]Status{Fail, Fail, Pass}, "differs at byte"},
+			[]conformance.Status{conformance.Fail, conformance.Fail, conformance.Pass}, "differs at byte"},
 		{"other trips, same count: structure", []fakes.Option{fakes.WithGenerator(sameCount{})}, CompareStructure,
-			[]Status{Pass, Pass, Pass}, ""},
+			[]conformance.Status{conformance.Pass, conformance.Pass, conformance.Pass}, ""},
 		{"a reply past the budget", []fakes.Option{fakes.WithGenerator(manyTrips(10000))}, CompareStructure,
-			[]Status{Fail, Fail, Pass}, "the live reply runs past 131072 bytes"},
+			[]conformance.Status{conformance.Fail, conformance.Fail, conformance.Pass}, "the live reply runs past 131072 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,7 +112,7 @@ func TestReplayFindsDifferences(t *testing.T) {
 				t.Errorf("statuses %v, want %v", st, tc.want)
 			}
 			for _, r := range rep.Results {
-				if r.Status == Fail {
+				if r.Status == conformance.Fail {
 					if !strings.Contains(r.Message, tc.message) {
 						t.Errorf("message %q lacks %q", r.Message, tc.message)
 					}
@@ -122,7 +123,7 @@ func TestReplayFindsDifferences(t *testing.T) {
 	}
 }
 
-func statusStrings(st []Status) []string {
+func statusStrings(st []conformance.Status) []string {
 	var out []string
 	for _, s := range st {
 		out = append(out, string(s))
@@ -172,7 +173,7 @@ func TestServeReplay(t *testing.T) {
 	var lines []string
 	done := make(chan error, 1)
 	go func() {
-		done <- ServeReplay(context.Background(), ln, sessions, ServeOptions{Once: true, Timeout: 5 * time.Second,
+		done <- Serve(context.Background(), ln, sessions, ServeOptions{Once: true, Timeout: 5 * time.Second,
 			Logf: func(f string, a ...any) {
 				mu.Lock()
 				defer mu.Unlock()

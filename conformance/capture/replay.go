@@ -1,4 +1,4 @@
-package conformance
+package capture
 
 import (
 	"context"
@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tripcheck/tripcheck/check"
+	"github.com/tripcheck/tripcheck/conformance"
 	"github.com/tripcheck/tripcheck/pcap"
 	"github.com/tripcheck/tripcheck/shape"
 	"github.com/tripcheck/tripcheck/wire"
@@ -63,7 +65,7 @@ type ReplayOptions struct {
 	// Source names the capture in the report.
 	Source string
 	// Progress, if set, gets each result as it is made.
-	Progress func(Result)
+	Progress func(conformance.Result)
 }
 
 func (o *ReplayOptions) timeout() time.Duration {
@@ -81,29 +83,29 @@ const replayRequirement = "The server MUST answer each captured request as the c
 // reply with the captured one. Each session gives one Result,
 // "session[N]/replay". An error means the capture could not be read or
 // the server could not be reached at all.
-func Replay(ctx context.Context, r io.Reader, addr string, o ReplayOptions) (*Report, CaptureInfo, error) {
+func Replay(ctx context.Context, r io.Reader, addr string, o ReplayOptions) (*conformance.Report, Info, error) {
 	if o.Compare == "" {
 		o.Compare = CompareExact
 	}
 	if _, err := ParseCompareMode(string(o.Compare)); err != nil {
-		return nil, CaptureInfo{}, err
+		return nil, Info{}, err
 	}
 	if o.Shape != nil {
 		if err := o.Shape.Validate(); err != nil {
-			return nil, CaptureInfo{}, err
+			return nil, Info{}, err
 		}
 	}
 	probe, err := (&net.Dialer{Timeout: o.timeout()}).DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, CaptureInfo{}, fmt.Errorf("conformance: cannot connect to %s: %v", addr, err)
+		return nil, Info{}, fmt.Errorf("conformance: cannot connect to %s: %v", addr, err)
 	}
 	probe.Close()
 	pr, err := pcap.NewReader(r, o.Capture)
 	if err != nil {
-		return nil, CaptureInfo{}, err
+		return nil, Info{}, err
 	}
 	start := time.Now()
-	rep := &Report{Suite: SuiteReplay, Target: addr, Started: start}
+	rep := &conformance.Report{Suite: SuiteReplay, Target: addr, Started: start}
 	if o.Source != "" {
 		rep.Target = o.Source + " → " + addr
 	}
@@ -121,17 +123,17 @@ func Replay(ctx context.Context, r io.Reader, addr string, o ReplayOptions) (*Re
 	rep.Duration = time.Since(start)
 	rep.DurationMS = float64(rep.Duration.Microseconds()) / 1000
 	rep.Tally()
-	return rep, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
+	return rep, Info{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, readErr
 }
 
 // capturedEnding is how the captured server ended its stream: "close",
 // "reset", or "" when the capture does not show it.
-func capturedEnding(st *pcap.Stream) Ending {
+func capturedEnding(st *pcap.Stream) conformance.Ending {
 	switch {
 	case st.FIN.Seen() && (!st.RST.Seen() || st.FIN.Packet < st.RST.Packet):
-		return EndClose
+		return conformance.EndClose
 	case st.RST.Seen():
-		return EndReset
+		return conformance.EndReset
 	}
 	return ""
 }
@@ -157,11 +159,11 @@ func halfCloses(s *pcap.Session) bool {
 	return true
 }
 
-func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayOptions) Result {
-	res := Result{
+func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayOptions) conformance.Result {
+	res := conformance.Result{
 		ID:          fmt.Sprintf("session[%d]/replay", s.Index),
 		Area:        fmt.Sprintf("session[%d]", s.Index),
-		Level:       Must,
+		Level:       conformance.Must,
 		Requirement: replayRequirement,
 		Required:    true,
 	}
@@ -172,19 +174,19 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	}()
 	p, note := pcap.SessionProfile(s, o.Profile)
 	var log strings.Builder
-	trace := new(Trace).begin()
+	trace := conformance.NewTrace()
 	fmt.Fprintf(&log, "session %d: %v → %v, packets %d–%d, profile %v (%s)\n", s.Index, s.Client, s.Server, s.FirstPacket, s.LastPacket, p, note)
-	finish := func(st Status, msg string) Result {
+	finish := func(st conformance.Status, msg string) conformance.Result {
 		res.Status, res.Message, res.Log = st, msg, strings.TrimRight(log.String(), "\n")
 		res.Wire = trace.Events()
 		return res
 	}
 	req := s.Up.Contiguous()
 	if !s.Up.Complete() {
-		return finish(Skip, "nothing to replay: "+unknownWhy(s.Up, s, "request"))
+		return finish(conformance.Skip, "nothing to replay: "+unknownWhy(s.Up, s, "request"))
 	}
 	if len(req) == 0 && !s.Up.Closed() {
-		return finish(Skip, "nothing to replay: the client sent nothing")
+		return finish(conformance.Skip, "nothing to replay: the client sent nothing")
 	}
 	sh := shape.Shape{At: s.Up.Cuts()}
 	if o.Shape != nil {
@@ -196,24 +198,24 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	timeout := o.timeout()
 	nc, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return finish(Fail, fmt.Sprintf("cannot connect: %v", err))
+		return finish(conformance.Fail, fmt.Sprintf("cannot connect: %v", err))
 	}
 	defer nc.Close()
 	sc, err := shape.NewConn(trace.Conn("c", nc), sh, shape.WithWriteTimeout(timeout))
 	if err != nil {
-		return finish(Fail, err.Error())
+		return finish(conformance.Fail, err.Error())
 	}
 	if len(req) > 0 {
 		if _, err := sc.Write(req); err != nil {
-			return finish(Fail, fmt.Sprintf("sending the request: %v", err))
+			return finish(conformance.Fail, fmt.Sprintf("sending the request: %v", err))
 		}
 	}
 	if half {
 		if err := sc.CloseWrite(); err != nil {
-			return finish(Fail, fmt.Sprintf("half-closing after the request: %v", err))
+			return finish(conformance.Fail, fmt.Sprintf("half-closing after the request: %v", err))
 		}
 	}
-	obs := ObserveReply(trace.Conn("c", nc), p, time.Now().Add(timeout), timeout, func(f string, a ...any) { fmt.Fprintf(&log, f+"\n", a...) })
+	obs := conformance.ObserveReply(trace.Conn("c", nc), p, time.Now().Add(timeout), timeout, func(f string, a ...any) { fmt.Fprintf(&log, f+"\n", a...) })
 	fmt.Fprintf(&log, "live reply: %s\n", obs.Summary())
 	want := s.Down.Contiguous()
 	complete := s.Down.Complete() || len(want) == 0 && int64(len(want)) == s.Down.Len
@@ -223,7 +225,7 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	capEnd := capturedEnding(s.Down)
 	if obs.OverBudget {
 		// Its trip count, framing and ending say nothing more.
-		return finish(Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", ReplyBudget, plural(obs.TripCount, "trip", "trips")))
+		return finish(conformance.Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", conformance.ReplyBudget, plural(obs.TripCount, "trip", "trips")))
 	}
 	var diffs []string
 	switch o.Compare {
@@ -234,9 +236,9 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 		if !complete && len(got) > len(want) {
 			got = got[:len(want)]
 		}
-		if err := Compare(want, got, p, wire.Replies); err != nil {
+		if err := conformance.Compare(want, got, p, wire.Replies); err != nil {
 			trace.Conn("c", nc).Diverge(err)
-			var m *Mismatch
+			var m *conformance.Mismatch
 			if errors.As(err, &m) {
 				log.WriteString(m.Error() + "\n")
 				head, _, _ := strings.Cut(m.Error(), "\n")
@@ -250,9 +252,9 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 		}
 	}
 	if len(diffs) > 0 {
-		return finish(Fail, strings.Join(diffs, "; "))
+		return finish(conformance.Fail, strings.Join(diffs, "; "))
 	}
-	return finish(Pass, "")
+	return finish(conformance.Pass, "")
 }
 
 // shapeOf summarises a reply stream for CompareStructure, from the
@@ -263,12 +265,12 @@ type shapeOf struct {
 	trips  int
 	valid  bool // every trip valid
 	after  bool // bytes after the end marker
-	ending Ending
+	ending conformance.Ending
 }
 
 // structureOf is what the checker sees in reply stream b; closed says the
 // stream ended there with ending (a close or a reset).
-func structureOf(b []byte, p wire.Profile, ending Ending, closed bool) shapeOf {
+func structureOf(b []byte, p wire.Profile, ending conformance.Ending, closed bool) shapeOf {
 	sess := check.NewSession(check.Options{Profile: p, Budget: int64(len(b)) + 1})
 	sess.Feed(wire.Replies, b, 0)
 	if closed {
@@ -282,9 +284,9 @@ func structureOf(b []byte, p wire.Profile, ending Ending, closed bool) shapeOf {
 	return s
 }
 
-func compareStructure(want []byte, obs *Observation, p wire.Profile, complete bool, capEnd Ending) []string {
+func compareStructure(want []byte, obs *conformance.Observation, p wire.Profile, complete bool, capEnd conformance.Ending) []string {
 	c := structureOf(want, p, capEnd, complete && capEnd != "")
-	l := structureOf(obs.Bytes, p, obs.How, obs.How == EndClose || obs.How == EndReset)
+	l := structureOf(obs.Bytes, p, obs.How, obs.How == conformance.EndClose || obs.How == conformance.EndReset)
 	var diffs []string
 	if c.fault != l.fault {
 		diffs = append(diffs, fmt.Sprintf("framing: the capture's fault %s, the live reply's %s", orNone(c.fault), orNone(l.fault)))
@@ -317,14 +319,14 @@ func orNone(s string) string {
 }
 
 // ReadSessions reads the Trip sessions of a capture into memory, for
-// ServeReplay: at most max of them (0: 10 000).
-func ReadSessions(r io.Reader, o pcap.Options, max int) ([]*pcap.Session, CaptureInfo, error) {
+// Serve: at most max of them (0: 10 000).
+func ReadSessions(r io.Reader, o pcap.Options, max int) ([]*pcap.Session, Info, error) {
 	if max <= 0 {
 		max = 10000
 	}
 	pr, err := pcap.NewReader(r, o)
 	if err != nil {
-		return nil, CaptureInfo{}, err
+		return nil, Info{}, err
 	}
 	var out []*pcap.Session
 	for {
@@ -333,12 +335,21 @@ func ReadSessions(r io.Reader, o pcap.Options, max int) ([]*pcap.Session, Captur
 			break
 		}
 		if err != nil {
-			return out, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, err
+			return out, Info{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, err
 		}
 		if len(out) == max {
-			return out, CaptureInfo{}, fmt.Errorf("conformance: the capture holds more than %d sessions", max)
+			return out, Info{}, fmt.Errorf("conformance: the capture holds more than %d sessions", max)
 		}
 		out = append(out, s)
 	}
-	return out, CaptureInfo{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, nil
+	return out, Info{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, nil
+}
+
+// plural is "1 trip" or "2 trips". It is report.Plural, which this package
+// cannot import: package report imports this one for its suite names.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
