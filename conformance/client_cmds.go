@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"github.com/tripcheck/tripcheck/internal/plural"
+
 	"context"
 	"encoding/hex"
 	"errors"
@@ -394,7 +396,7 @@ func (s *clientScript) startExec(logf func(string, ...any), r *clientRun) error 
 		// (a client that reconnected, one still in the listen queue)
 		// would be taken for this scenario's: close what waits first.
 		if n := drainWaiting(ln); n > 0 {
-			logf("closed %s left waiting at %s from before this scenario", plural(n, "connection", "connections"), ln.Addr())
+			logf("closed %s left waiting at %s from before this scenario", plural.Count(n, "connection", "connections"), ln.Addr())
 		}
 	}
 	logf("$ %s", quoteArgv(argv))

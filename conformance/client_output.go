@@ -51,14 +51,6 @@ func checkFailure(lines []string, code int, what string, whole []wire.Trip) erro
 	return nil
 }
 
-// plural is "1 line" or "2 lines".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 // hexSnippet shows at most n bytes of b in hex.
 func hexSnippet(b []byte, n int) string {
 	if len(b) <= n {

@@ -19,8 +19,9 @@
 //
 // The results are values (model.go: Report, Result, Summary, Cause) with a
 // bounded wire trace each (trace.go); package conformance/report writes them
-// as text, JSON, JUnit and HTML. The suites inside go test are package
-// conformance/conformancetest.
+// as text, JSON, JUnit and HTML. The checks of captures (pcap check) and
+// replay are package conformance/capture; the suites inside go test are
+// package conformance/conformancetest.
 //
 // Bounds: every read from a peer has a deadline and a byte budget
 // (ReplyBudget for a reply, maxStdout/maxStderr for a client's output), a

@@ -177,7 +177,7 @@ func (c Cause) String() string {
 }
 
 // ResultSink takes a report's results as they are made, so that a run over
-// a large capture holds none of them (PassiveOptions.Sink). Begin gets the
+// a large capture holds none of them (capture.CheckOptions.Sink). Begin gets the
 // report's header fields (suite, target, profile, ...) and is called again
 // if the run starts over, before any result.
 type ResultSink interface {

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"github.com/tripcheck/tripcheck/internal/plural"
+
 	"errors"
 	"fmt"
 	"net"
@@ -217,7 +219,7 @@ func (o *Observation) FramingError() error {
 	if !o.Ended {
 		switch o.How {
 		case EndBudget:
-			return fmt.Errorf("%w (%d bytes): %s and no end marker, more than any reply needs; reading stopped", ErrOverBudget, ReplyBudget, plural(o.TripCount, "trip", "trips"))
+			return fmt.Errorf("%w (%d bytes): %s and no end marker, more than any reply needs; reading stopped", ErrOverBudget, ReplyBudget, plural.Count(o.TripCount, "trip", "trips"))
 		case EndSilence:
 			return fmt.Errorf("no end marker after %d bytes: the server went silent for %v", len(o.Bytes), o.Elapsed.Round(time.Millisecond))
 		case EndError:
@@ -284,7 +286,7 @@ func (o *Observation) AfterEndError() error {
 // Summary is a one-line account of the observation, for logs.
 func (o *Observation) Summary() string {
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%d bytes", len(o.Bytes)), plural(o.TripCount, "trip", "trips"))
+	parts = append(parts, fmt.Sprintf("%d bytes", len(o.Bytes)), plural.Count(o.TripCount, "trip", "trips"))
 	if o.Ended {
 		parts = append(parts, "end marker at "+fmt.Sprint(o.EndOffset))
 	} else {
@@ -292,7 +294,7 @@ func (o *Observation) Summary() string {
 	}
 	parts = append(parts, "then "+string(o.How))
 	if len(o.Faults) > 0 {
-		parts = append(parts, plural(o.FaultCount, "fault", "faults"))
+		parts = append(parts, plural.Count(o.FaultCount, "fault", "faults"))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"github.com/tripcheck/tripcheck/internal/plural"
+
 	"context"
 	"fmt"
 	"net"
@@ -263,5 +265,5 @@ func quoteBytes(b []byte) string {
 	if n < len(b) {
 		hex += " …"
 	}
-	return fmt.Sprintf("%s (%s)", plural(len(b), "byte", "bytes"), hex)
+	return fmt.Sprintf("%s (%s)", plural.Count(len(b), "byte", "bytes"), hex)
 }

@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"github.com/tripcheck/tripcheck/internal/plural"
+
 	"fmt"
 	"strconv"
 	"strings"
@@ -162,7 +164,7 @@ func CheckFailed(lines []string, code int, what string, whole []wire.Trip) *Viol
 	case code == 0 && len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], "END"):
 		return violation(CutTakenWhole, len(lines)-1, "the client took %s for a complete answer: it printed %s and exited 0\n%s", what, quote(lines[len(lines)-1]), Show(lines))
 	case errs == 0 && len(trips) > 0:
-		return violation(NoErrorLine, -1, "the client printed %s but no \"ERROR <reason>\" line on %s (exit %d)\n%s", plural(len(trips), "line", "lines"), what, code, Show(lines))
+		return violation(NoErrorLine, -1, "the client printed %s but no \"ERROR <reason>\" line on %s (exit %d)\n%s", plural.Count(len(trips), "line", "lines"), what, code, Show(lines))
 	case errs == 0:
 		return violation(NoErrorLine, -1, "the client printed no \"ERROR <reason>\" line on %s (exit %d)", what, code)
 	case errs > 1:
@@ -176,7 +178,7 @@ func CheckFailed(lines []string, code int, what string, whole []wire.Trip) *Viol
 	for i, l := range trips {
 		if i >= len(exp) {
 			return violation(TripNotWhole, i, "before ERROR the client printed %s, but only %s of %s went out whole: line %d is not the trip of a whole block\n%s",
-				plural(len(trips), "trip line", "trip lines"), plural(len(whole), "trip block", "trip blocks"), what, i+1, Show(lines))
+				plural.Count(len(trips), "trip line", "trip lines"), plural.Count(len(whole), "trip block", "trip blocks"), what, i+1, Show(lines))
 		}
 		if l != exp[i] {
 			return violation(WrongPartial, i, "before ERROR the client printed line %d %s, which is not trip[%d] as sent, %s\n%s", i+1, quote(l), tripOf[i], quote(exp[i]), Show(lines))
@@ -184,7 +186,7 @@ func CheckFailed(lines []string, code int, what string, whole []wire.Trip) *Viol
 	}
 	if len(trips) > 0 && len(trips) < len(exp) {
 		return violation(WrongPartial, -1, "before ERROR the client printed %s, but %s went out whole: it prints either none or all of them\n%s",
-			plural(len(trips), "trip line", "trip lines"), plural(len(whole), "trip block", "trip blocks"), Show(lines))
+			plural.Count(len(trips), "trip line", "trip lines"), plural.Count(len(whole), "trip block", "trip blocks"), Show(lines))
 	}
 	if code == 0 {
 		return violation(ExitZeroOnError, len(lines)-1, "the client printed %s but exited 0; a failed search exits non-zero", quote(lines[len(lines)-1]))
@@ -209,14 +211,6 @@ func quote(s string) string {
 		return strconv.Quote(s)
 	}
 	return strconv.Quote(s[:maxShown]) + fmt.Sprintf("… (%d bytes)", len(s))
-}
-
-// plural is "1 line" or "2 lines".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }
 
 // Show shows printed lines for a report, numbered, quoted as Go strings

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/tripcheck/tripcheck/internal/plural"
+
 	"bufio"
 	"fmt"
 	"io"
@@ -166,7 +168,7 @@ func printInfo(w io.Writer, path string, info capture.Info, o pcap.Options) {
 		fmt.Fprintf(w, "%s: %v\n", path, n)
 	}
 	st := info.Stats
-	fmt.Fprintf(w, "%s: %s, %d packets, %d TCP (%d in Trip sessions), %s\n", path, info.Format, st.Packets, st.TCP, st.TripSegments, report.Plural(st.Sessions, "Trip session", "Trip sessions"))
+	fmt.Fprintf(w, "%s: %s, %d packets, %d TCP (%d in Trip sessions), %s\n", path, info.Format, st.Packets, st.TCP, st.TripSegments, plural.Count(st.Sessions, "Trip session", "Trip sessions"))
 	if st.Sessions == 0 {
 		switch {
 		case o.Port == pcap.AnyPort:

@@ -1,12 +1,13 @@
 package capture
 
 import (
+	"github.com/tripcheck/tripcheck/internal/plural"
+
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -225,7 +226,7 @@ func replaySession(ctx context.Context, s *pcap.Session, addr string, o *ReplayO
 	capEnd := capturedEnding(s.Down)
 	if obs.OverBudget {
 		// Its trip count, framing and ending say nothing more.
-		return finish(conformance.Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", conformance.ReplyBudget, plural(obs.TripCount, "trip", "trips")))
+		return finish(conformance.Fail, fmt.Sprintf("the live reply runs past %d bytes (%s), more than any reply needs; reading stopped there", conformance.ReplyBudget, plural.Count(obs.TripCount, "trip", "trips")))
 	}
 	var diffs []string
 	switch o.Compare {
@@ -343,13 +344,4 @@ func ReadSessions(r io.Reader, o pcap.Options, max int) ([]*pcap.Session, Info, 
 		out = append(out, s)
 	}
 	return out, Info{Format: pr.Format(), Stats: pr.Stats(), Notes: pr.Notes()}, nil
-}
-
-// plural is "1 trip" or "2 trips". It is report.Plural, which this package
-// cannot import: package report imports this one for its suite names.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }

@@ -138,11 +138,3 @@ func escapeText(s string, keep func(rune) bool) string {
 	}
 	return b.String()
 }
-
-// Plural returns "1 failure" or "2 failures": the count and the noun that fits it.
-func Plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}

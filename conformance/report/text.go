@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/tripcheck/tripcheck/internal/plural"
+
 	"fmt"
 	"io"
 	"os"
@@ -74,7 +76,7 @@ func Text(w io.Writer, r *conformance.Report, opts TextOptions) error {
 	}
 	if r.Interrupted {
 		t.b.WriteString(t.p.red(fmt.Sprintf("Interrupted: the report is partial (%s cut short or not run).",
-			Plural(r.Summary.Interrupted, "scenario", "scenarios"))) + "\n")
+			plural.Count(r.Summary.Interrupted, "scenario", "scenarios"))) + "\n")
 	}
 	t.b.WriteString(SummaryLine(r) + "\n")
 	_, err = io.WriteString(w, t.b.String())
@@ -118,7 +120,7 @@ func (t *textWriter) causes(r *conformance.Report) {
 	if len(r.Causes) == 1 {
 		verb = "explains"
 	}
-	head := Plural(len(r.Causes), "cause", "causes") + " " + verb + " " + Plural(n, "failure", "failures") + ":"
+	head := plural.Count(len(r.Causes), "cause", "causes") + " " + verb + " " + plural.Count(n, "failure", "failures") + ":"
 	if len(r.Causes) == 1 {
 		c := r.Causes[0]
 		t.b.WriteString(t.p.bold(head) + " " + terminalSafe(c.String()) + " [" + terminalSafe(c.Check) + "]\n\n")
@@ -126,7 +128,7 @@ func (t *textWriter) causes(r *conformance.Report) {
 	}
 	t.b.WriteString(t.p.bold(head) + "\n")
 	for i, c := range r.Causes {
-		fmt.Fprintf(&t.b, "  %d. %s: %s [%s]\n", i+1, Plural(len(c.IDs), "failure", "failures"), terminalSafe(c.String()), terminalSafe(c.Check))
+		fmt.Fprintf(&t.b, "  %d. %s: %s [%s]\n", i+1, plural.Count(len(c.IDs), "failure", "failures"), terminalSafe(c.String()), terminalSafe(c.Check))
 	}
 	t.b.WriteString("\n")
 }
@@ -375,14 +377,14 @@ func (t *textWriter) notesOf(n noteCounts) {
 			if should == 1 {
 				verb = "is a SHOULD requirement"
 			}
-			t.b.WriteString(t.p.yellow(Plural(should, "failure", "failures")+" "+verb+", not required without --strict") + "\n")
+			t.b.WriteString(t.p.yellow(plural.Count(should, "failure", "failures")+" "+verb+", not required without --strict") + "\n")
 		}
 		if expected > 0 {
 			verb := "are"
 			if expected == 1 {
 				verb = "is"
 			}
-			t.b.WriteString(t.p.yellow(Plural(expected, "failure", "failures")+" "+verb+" expected (listed in --expect-fail)") + "\n")
+			t.b.WriteString(t.p.yellow(plural.Count(expected, "failure", "failures")+" "+verb+" expected (listed in --expect-fail)") + "\n")
 		}
 		t.b.WriteString("\n")
 	}

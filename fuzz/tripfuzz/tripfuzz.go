@@ -1,6 +1,8 @@
 package tripfuzz
 
 import (
+	"github.com/tripcheck/tripcheck/internal/plural"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -305,16 +307,16 @@ func (c *config) checkReplies(p wire.Profile, stream []byte, decode func([]byte)
 		want = append(want, m.Trip.Clone())
 	})
 	got, err := decode(bytes.Clone(stream))
-	if mm := c.compareErrors(ref, err, func() string { return plural(len(got), "trip") }); mm != nil || ref.err != nil {
+	if mm := c.compareErrors(ref, err, func() string { return plural.Count(len(got), "trip", "trips") }); mm != nil || ref.err != nil {
 		return mm
 	}
 	for i := range max(len(want), len(got)) {
 		path := "trip[" + strconv.Itoa(i) + "]"
 		switch {
 		case i >= len(got):
-			return &Mismatch{Field: path, Offset: ref.blocks[i].off, Want: want[i].String(), Got: "no trip (" + plural(len(got), "trip") + ")"}
+			return &Mismatch{Field: path, Offset: ref.blocks[i].off, Want: want[i].String(), Got: "no trip (" + plural.Count(len(got), "trip", "trips") + ")"}
 		case i >= len(want):
-			return &Mismatch{Field: path, Offset: ref.end, Want: "the end marker (" + plural(len(want), "trip") + ")", Got: got[i].String()}
+			return &Mismatch{Field: path, Offset: ref.end, Want: "the end marker (" + plural.Count(len(want), "trip", "trips") + ")", Got: got[i].String()}
 		}
 		if f, w, g := tripDiff(&want[i], &got[i]); f != "" {
 			return &Mismatch{Field: path + "." + f, Offset: fieldOffset(p, wire.KindTrip, stream, ref.blocks[i], f), Want: w, Got: g}
@@ -329,16 +331,16 @@ func (c *config) checkRequests(p wire.Profile, stream []byte, decode func([]byte
 		want = append(want, m.Request.Clone())
 	})
 	got, err := decode(bytes.Clone(stream))
-	if mm := c.compareErrors(ref, err, func() string { return plural(len(got), "request") }); mm != nil || ref.err != nil {
+	if mm := c.compareErrors(ref, err, func() string { return plural.Count(len(got), "request", "requests") }); mm != nil || ref.err != nil {
 		return mm
 	}
 	for i := range max(len(want), len(got)) {
 		path := "request[" + strconv.Itoa(i) + "]"
 		switch {
 		case i >= len(got):
-			return &Mismatch{Field: path, Offset: ref.blocks[i].off, Want: want[i].String(), Got: "no request (" + plural(len(got), "request") + ")"}
+			return &Mismatch{Field: path, Offset: ref.blocks[i].off, Want: want[i].String(), Got: "no request (" + plural.Count(len(got), "request", "requests") + ")"}
 		case i >= len(want):
-			return &Mismatch{Field: path, Offset: ref.end, Want: "the end of the stream (" + plural(len(want), "request") + ")", Got: got[i].String()}
+			return &Mismatch{Field: path, Offset: ref.end, Want: "the end of the stream (" + plural.Count(len(want), "request", "requests") + ")", Got: got[i].String()}
 		}
 		if f, w, g := requestDiff(&want[i], &got[i]); f != "" {
 			return &Mismatch{Field: path + "." + f, Offset: fieldOffset(p, wire.KindRequest, stream, ref.blocks[i], f), Want: w, Got: g}
@@ -382,13 +384,6 @@ func (c *config) compareErrors(ref reference, err error, values func() string) *
 		return mm
 	}
 	return nil
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return strconv.Itoa(n) + " " + what + "s"
 }
 
 // tripDiff returns the first field where a and b differ, and each value.
