@@ -304,3 +304,19 @@ func TestViolationBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesCatalogued: every rule of the contract is a rule of package
+// check's catalog, where its summary is written.
+func TestRulesCatalogued(t *testing.T) {
+	for _, r := range []contract.Rule{
+		contract.ErrorOnValid, contract.MissingLines, contract.ExtraLines, contract.WrongTrip, contract.ExitStatus,
+		contract.CutTakenWhole, contract.NoErrorLine, contract.ErrorLines, contract.TripNotWhole, contract.WrongPartial, contract.ExitZeroOnError,
+	} {
+		if r.Check() != "output/"+string(r) || r.Summary() == "" {
+			t.Errorf("rule %s: check %q, summary %q", r, r.Check(), r.Summary())
+		}
+	}
+	if s := contract.Rule("no-such-rule").Summary(); s != "" {
+		t.Errorf("an unknown rule has summary %q", s)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -30,22 +31,16 @@ const (
 	ExitZeroOnError Rule = "exit-zero-on-error"      // ERROR, then exit 0
 )
 
-var summaries = map[Rule]string{
-	ErrorOnValid:    "the client fails on a complete, valid reply",
-	MissingLines:    "the client prints less than the whole answer",
-	ExtraLines:      "the client prints lines after END",
-	WrongTrip:       "a printed trip differs from the trip sent",
-	ExitStatus:      "the client exits non-zero after printing a whole answer",
-	CutTakenWhole:   "the client takes a cut or broken reply for a complete answer",
-	NoErrorLine:     "the client prints no ERROR line on a failed search",
-	ErrorLines:      "the client prints more than one ERROR line",
-	TripNotWhole:    "the client prints a trip it did not receive whole",
-	WrongPartial:    "before ERROR the client prints trips other than those of the blocks received whole",
-	ExitZeroOnError: "the client exits 0 after a failed search",
-}
+// Check is the rule's ID in package check's catalog, as the client suite
+// reports it: "output/<rule>".
+func (r Rule) Check() string { return "output/" + string(r) }
 
-// Summary is the rule broken, as one sentence for a report's causes.
-func (r Rule) Summary() string { return summaries[r] }
+// Summary is the rule broken, as one sentence for a report's causes: its
+// summary in package check's catalog, the one place it is written.
+func (r Rule) Summary() string {
+	c, _ := check.RuleOf(r.Check())
+	return c.Summary
+}
 
 // A Violation is the first thing in a client's output that breaks the
 // contract.
