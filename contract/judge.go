@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -31,16 +30,9 @@ const (
 	ExitZeroOnError Rule = "exit-zero-on-error"      // ERROR, then exit 0
 )
 
-// Check is the rule's ID in package check's catalog, as the client suite
-// reports it: "output/<rule>".
+// Check is the rule's ID as the client suite reports it: "output/<rule>",
+// a rule of package check's catalog, where its summary is written.
 func (r Rule) Check() string { return "output/" + string(r) }
-
-// Summary is the rule broken, as one sentence for a report's causes: its
-// summary in package check's catalog, the one place it is written.
-func (r Rule) Summary() string {
-	c, _ := check.RuleOf(r.Check())
-	return c.Summary
-}
 
 // A Violation is the first thing in a client's output that breaks the
 // contract.
