@@ -57,7 +57,11 @@ type Rule struct {
 	ID string
 	// Summary says the fault in one sentence a user can act on.
 	Summary string
-	// Requirement is the ID of the requirement the fault breaks.
+	// Requirement is the ID of the requirement the fault breaks, or "" for
+	// a rule only a scenario of the suites finds (a refused connection, a
+	// client's output): its requirement is the sentence of the scenario
+	// that found it (the scenario's first line), which the finding's result
+	// carries, and Finding.Requirement and Finding.Level report none.
 	Requirement string
 }
 
@@ -78,9 +82,11 @@ var requirements = []Requirement{
 	{"reply/golden", Should, "The server SHOULD send the reference's exact reply, byte for byte, when --golden claims it (PROTOCOL.md: The book's server)."},
 }
 
-// rules is the catalog of faults. The checker makes findings of the first
-// three groups; the suites make the rest from what they alone can see
-// (a scenario's expected trip count, a reference reply), by the same IDs.
+// rules is the catalog of faults, the one place their summaries are
+// written. The checker makes findings of the first three groups; the
+// suites make the rest from what they alone can see (a scenario's expected
+// trip count, a reference reply, a refused connection, a client's output),
+// by the same IDs and always through At.
 var rules = []Rule{
 	// The reply stream: framing and field encodings.
 	{RuleNoEndMarker, "the reply has no end marker", "reply/framing"},
@@ -119,6 +125,57 @@ var rules = []Rule{
 	{"reply/wrong-date", "a trip departs on another day than the one asked for", "reply/consistent"},
 	{"reply/not-golden", "the reply differs from the reference server's", "reply/golden"},
 	{"request/not-exact", "the request is not the exact encoding of the search given", "request/framing"},
+
+	// Made by the suites' scenarios alone. Their requirement is the
+	// scenario's own sentence, so they name none here.
+	//
+	// The server suite's first probe (preflight).
+	{"conn/reset", "the server resets connections", ""},
+	{"conn/write-failed", "the request could not be sent", ""},
+	{"conn/silent", "the server sends nothing", ""},
+	{"conn/closed", "the server closes connections without a reply", ""},
+	{"conn/read-failed", "the server's reply could not be read", ""},
+	{"reply/not-trip", "the server does not speak the Trip protocol", ""},
+	{"reply/stalled", "the server stalls inside its first block", ""},
+	{"reply/cut", "the server ends its reply inside the first block", ""},
+	// The server suite's connections.
+	{"conn/not-serving", "the server no longer serves", ""},
+	{"conn/write", "the server stops reading before the request is whole", ""},
+	{"conn/refused", "the server did not accept every connection", ""},
+	{"conn/concurrent", "the server does not serve clients at once", ""},
+	// A connection that ends, without a reply, in a way the scenario does
+	// not accept: "conn/ending-" and an internal/ending.How.
+	{"conn/ending-close", "the connection ends by close where that is not allowed", ""},
+	{"conn/ending-reset", "the connection ends by reset where that is not allowed", ""},
+	{"conn/ending-silence", "the connection ends by silence where that is not allowed", ""},
+	{"conn/ending-error", "the connection ends by error where that is not allowed", ""},
+	{"conn/ending-budget", "the connection ends by budget where that is not allowed", ""},
+	// The server suite's replies.
+	{"reply/unwanted", "the server replies where no reply is allowed", ""},
+	{"reply/slow", "the reply is slower than allowed", ""},
+	{"profile/no-decodable-reply", "no reply decodes in either profile", ""},
+	{"profile/inconsistent", "the server reads a request in one profile and answers in the other", ""},
+	// The client suite's connections.
+	{"client/no-connection", "the client does not connect", ""},
+	{"client/no-exit", "the client did not give up on an address where nothing listens", ""},
+	{"client/refused-not-error", "the client did not report a refused connection as an error", ""},
+	{"conn/client-sends-more", "the client sends bytes after its request", ""},
+	{"conn/client-keeps-open", "the client does not close the connection", ""},
+	{"conn/client-ending", "the connection ends otherwise than by the client's close", ""},
+	// What a client prints: "output/" and a rule of package contract
+	// (contract.Rule.Check), whose summaries these are.
+	{"output/hangs", "the client does not finish after the reply", ""},
+	{"output/error-on-valid", "the client fails on a complete, valid reply", ""},
+	{"output/missing-lines", "the client prints less than the whole answer", ""},
+	{"output/extra-lines", "the client prints lines after END", ""},
+	{"output/wrong-trip", "a printed trip differs from the trip sent", ""},
+	{"output/exit-status", "the client exits non-zero after printing a whole answer", ""},
+	{"output/cut-taken-whole", "the client takes a cut or broken reply for a complete answer", ""},
+	{"output/no-error-line", "the client prints no ERROR line on a failed search", ""},
+	{"output/error-lines", "the client prints more than one ERROR line", ""},
+	{"output/trip-not-received-whole", "the client prints a trip it did not receive whole", ""},
+	{"output/wrong-partial-trips", "before ERROR the client prints trips other than those of the blocks received whole", ""},
+	{"output/exit-zero-on-error", "the client exits 0 after a failed search", ""},
 }
 
 // IDs of the rules the checker applies by name.
@@ -153,7 +210,10 @@ func init() {
 		if _, dup := ruleIndex[r.ID]; dup {
 			panic("check: rule " + r.ID + " twice")
 		}
-		if _, ok := reqIndex[r.Requirement]; !ok {
+		if r.Summary == "" {
+			panic("check: rule " + r.ID + " has no summary")
+		}
+		if _, ok := reqIndex[r.Requirement]; !ok && r.Requirement != "" {
 			panic("check: rule " + r.ID + " breaks no known requirement")
 		}
 		ruleIndex[r.ID] = i

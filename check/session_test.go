@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tripcheck/tripcheck/check"
@@ -234,13 +235,45 @@ func TestSessionBounded(t *testing.T) {
 	}
 }
 
-// TestCatalog checks the catalog: every rule breaks a requirement that
-// exists, and At refuses an ID it does not have.
+// TestCatalog checks the catalog: IDs are unique, every rule has a
+// summary, and every rule that names a requirement names one that exists
+// (a rule only a scenario finds names none); At makes a rule's finding
+// with its summary and refuses an ID it does not have.
 func TestCatalog(t *testing.T) {
+	seen := map[string]bool{}
+	suiteOnly := 0
 	for _, r := range check.Rules() {
+		if seen[r.ID] {
+			t.Errorf("rule %s twice", r.ID)
+		}
+		seen[r.ID] = true
+		if r.Summary == "" || r.Summary != strings.TrimSpace(r.Summary) {
+			t.Errorf("rule %s: summary %q", r.ID, r.Summary)
+		}
+		if !strings.Contains(r.ID, "/") || check.Area(r.ID) == "" {
+			t.Errorf("rule %s: ID is not <area>/<fault>", r.ID)
+		}
+		if r.Requirement == "" {
+			suiteOnly++
+			f := check.At(r.ID, check.NoPlace, "")
+			if _, ok := f.Requirement(); ok || f.Level() != 0 {
+				t.Errorf("rule %s names no requirement, but its finding has one (level %v)", r.ID, f.Level())
+			}
+			continue
+		}
 		if q, ok := check.RequirementOf(r.Requirement); !ok || q.Level == 0 || q.Sentence == "" {
 			t.Errorf("rule %s: requirement %q", r.ID, r.Requirement)
 		}
+		f := check.At(r.ID, 7, "x")
+		if f.Check != r.ID || f.Summary != r.Summary || f.Offset != 7 || f.Field != "x" {
+			t.Errorf("At(%s) = %+v", r.ID, f)
+		}
+		if q, _ := f.Requirement(); q.ID != r.Requirement {
+			t.Errorf("rule %s: finding's requirement %q, want %q", r.ID, q.ID, r.Requirement)
+		}
+	}
+	if suiteOnly == 0 || suiteOnly == len(seen) {
+		t.Errorf("%d of %d rules name no requirement", suiteOnly, len(seen))
 	}
 	defer func() {
 		if recover() == nil {
@@ -248,4 +281,15 @@ func TestCatalog(t *testing.T) {
 		}
 	}()
 	check.At("reply/no-such-rule", 0, "")
+}
+
+// TestEndingRules: a scenario that does not accept how a connection ended
+// reports "conn/ending-<how>", so every ending has its rule.
+func TestEndingRules(t *testing.T) {
+	for _, how := range []ending.How{ending.Close, ending.Reset, ending.Silence, ending.Error, ending.Budget} {
+		r, ok := check.RuleOf("conn/ending-" + string(how))
+		if !ok || !strings.Contains(r.Summary, string(how)) {
+			t.Errorf("ending %s: rule %+v, %v", how, r, ok)
+		}
+	}
 }

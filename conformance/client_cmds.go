@@ -414,7 +414,7 @@ func (s *clientScript) startExec(logf func(string, ...any), r *clientRun) error 
 		if exited && r.proc.exitCode() == ExitNotImplemented {
 			return script.Skip("the client does not implement this search (exit 89)")
 		}
-		return fault(peerFinding("client/no-connection", "the client does not connect"), "%v\n    client: %s", err, r.proc.describe())
+		return fault(peerFinding("client/no-connection"), "%v\n    client: %s", err, r.proc.describe())
 	}
 	r.conn = conn
 	logf("client connected from %s", conn.RemoteAddr())
@@ -520,7 +520,7 @@ func (s *clientScript) readRequest(logf func(string, ...any), r *clientRun) erro
 		if size, ok := wire.Announced(got); ok {
 			n := wire.BlockLen(size)
 			if size == wire.EndMarker {
-				return fault(Finding{Check: "request/size-ffff", Summary: "the request's size is 0xFFFF, the end marker", Offset: 0, Field: "request[0].size"},
+				return fault(check.At(check.RuleSizeFFFF, 0, "request[0].size"),
 					"the request's size field is 0xFFFF, the end marker, which a request cannot have\n%s", HexWindow(got, 0))
 			}
 			if len(got) >= n {
@@ -552,7 +552,7 @@ func (s *clientScript) readRequest(logf func(string, ...any), r *clientRun) erro
 				}
 				msg += "\n    client: " + r.proc.describe()
 			}
-			return fault(Finding{Check: "request/cut", Summary: "the client ends the connection before its request is whole", Offset: int64(len(got))}, "%s", msg)
+			return fault(check.At(check.RuleRequestCut, int64(len(got)), ""), "%s", msg)
 		}
 	}
 }
@@ -598,7 +598,7 @@ func (s *clientScript) checkRequest(logf func(string, ...any), r *clientRun) err
 		}
 		if err := Compare(want, r.request, p, wire.Requests); err != nil {
 			off := FirstDiff(want, r.request)
-			return fault(Finding{Check: "request/not-exact", Summary: "the request is not the exact encoding of the search given", Offset: int64(off), Field: Locate(r.request, p, wire.Requests, off)},
+			return fault(check.At("request/not-exact", int64(off), Locate(r.request, p, wire.Requests, off)),
 				"the request is not the %v encoding of the search the client was given, %s: %v", p, suggestion(&r.values), err)
 		}
 		logf("the request is the exact %v encoding of %s (%d bytes)", p, suggestion(&r.values), len(want))
@@ -617,7 +617,7 @@ func (s *clientScript) checkRequest(logf func(string, ...any), r *clientRun) err
 			f.Field = where
 			return fault(f, "the request is not a well-formed %v request: byte %d, %s: %v%s\n%s", p, off, where, userText(de.Err), detail, HexWindow(r.request, off))
 		}
-		return fault(peerFinding("request/malformed", "the request is not well-formed"), "the request is not a well-formed %v request: %v", p, r.reqErr)
+		return fault(peerFinding("request/malformed"), "the request is not a well-formed %v request: %v", p, r.reqErr)
 	}
 	logf("the request is a well-formed %v request: %s", p, r.decoded.String())
 	return sameSearch(logf, r)
@@ -640,7 +640,7 @@ func (s *clientScript) checkOutput(logf func(string, ...any), r *clientRun, want
 		if s.suite.ctx.Err() != nil {
 			return s.suite.ctx.Err()
 		}
-		return fault(peerFinding("output/hangs", "the client does not finish after the reply"),
+		return fault(peerFinding("output/hangs"),
 			"the client did not %s within %v after the reply (%s): killed\n    client: %s", verb, s.suite.timeout, r.reply.what, r.proc.describe())
 	}
 	code := r.proc.exitCode()
@@ -697,7 +697,7 @@ func (s *clientScript) checkCloses(logf func(string, ...any), r *clientRun, with
 	}
 	extra, n := w.sent()
 	if n > 0 {
-		return fault(Finding{Check: "conn/client-sends-more", Summary: "the client sends bytes after its request", Offset: int64(len(r.request))},
+		return fault(check.At("conn/client-sends-more", int64(len(r.request)), ""),
 			"the client sent %d bytes after its request; it must send nothing more:\n%s", n, HexWindow(extra, 0))
 	}
 	select {
@@ -707,7 +707,7 @@ func (s *clientScript) checkCloses(logf func(string, ...any), r *clientRun, with
 		if r.reply != nil {
 			since = "tripcheck sent " + r.reply.what
 		}
-		return fault(peerFinding("conn/client-keeps-open", "the client does not close the connection"),
+		return fault(peerFinding("conn/client-keeps-open"),
 			"the client did not close the connection within %v after %s", within, since)
 	}
 	w.mu.Lock()
@@ -717,7 +717,7 @@ func (s *clientScript) checkCloses(logf func(string, ...any), r *clientRun, with
 		return errors.New("closes: tripcheck closed the connection first (use serve -then keep-open)")
 	}
 	if how != EndClose && how != EndReset {
-		return fault(peerFinding("conn/client-ending", "the connection ends otherwise than by the client's close"),
+		return fault(peerFinding("conn/client-ending"),
 			"the connection ended by %s (%v), not by the client's close", how, err)
 	}
 	after := ""

@@ -103,7 +103,7 @@ func cmdSearchRefused(ctx context.Context, st *script.State, s *clientScript, f 
 	defer proc.kill()
 	start := time.Now()
 	if !proc.wait(s.suite.ctx, s.suite.timeout) {
-		return fault(Finding{Check: "client/no-exit", Summary: "the client did not give up on an address where nothing listens", Offset: -1},
+		return fault(peerFinding("client/no-exit"),
 			"the client did not exit within %v with nothing listening at %s: killed\n    client: %s", s.suite.timeout, addr, proc.describe())
 	}
 	code := proc.exitCode()
@@ -113,7 +113,7 @@ func cmdSearchRefused(ctx context.Context, st *script.State, s *clientScript, f 
 	lines := printedLines(proc.stdout.Bytes())
 	st.Logf("client exited %d after %v; printed:\n%s", code, time.Since(start).Round(time.Millisecond), showLines(lines))
 	if err := checkFailure(lines, code, fmt.Sprintf("nothing listening at %s", addr), nil); err != nil {
-		return fault(Finding{Check: "client/refused-not-error", Summary: "the client did not report a refused connection as an error", Offset: -1}, "%v", err)
+		return fault(peerFinding("client/refused-not-error"), "%v", err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/contract"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -20,9 +21,9 @@ func showLines(lines []string) string { return contract.Show(lines) }
 // output: its Check is "output/<rule>", and a wrong line names its trip.
 func outputFinding(v *contract.Violation) Finding {
 	if v.Rule == contract.WrongTrip {
-		return Finding{Check: "output/" + string(v.Rule), Summary: v.Rule.Summary(), Offset: noPlace, Field: fmt.Sprintf("trip[%d]", v.Trip)}
+		return check.At(v.Rule.Check(), noPlace, fmt.Sprintf("trip[%d]", v.Trip))
 	}
-	return peerFinding("output/"+string(v.Rule), v.Rule.Summary())
+	return peerFinding(v.Rule.Check())
 }
 
 // checkSuccess requires the printed answer of a complete reply

@@ -55,9 +55,9 @@ func findingOf(err error) (Finding, bool) {
 // noPlace is the Offset of a finding that has no place in a stream.
 const noPlace = -1
 
-// peerFinding is a finding with no place in a stream.
-func peerFinding(check, summary string) Finding {
-	return Finding{Check: check, Summary: summary, Offset: noPlace}
+// peerFinding is the finding of rule id with no place in a stream.
+func peerFinding(id string) Finding {
+	return check.At(id, noPlace, "")
 }
 
 // afterEndFault is the fault of a reply with bytes after its end marker,
@@ -102,19 +102,19 @@ func replyFinding(obs *Observation) Finding {
 // connectFinding is the fault of a server that cannot be reached in the
 // middle of a run (it was reachable when the run began): it is the same
 // cause as a failed probe (alive), whichever a scenario meets first.
-var connectFinding = peerFinding("conn/not-serving", "the server no longer serves")
+var connectFinding = peerFinding("conn/not-serving")
 
 // exchangeFinding is the finding of an exchange that failed with err: the
-// reply's fault where a reply came, else check and summary (no connection,
-// or not a byte).
-func exchangeFinding(obs *Observation, err error, check, summary string) Finding {
+// reply's fault where a reply came, else rule id's (no connection, or not
+// a byte).
+func exchangeFinding(obs *Observation, err error, id string) Finding {
 	if f, ok := findingOf(err); ok {
 		return f
 	}
 	if obs != nil && len(obs.Bytes) > 0 {
 		return replyFinding(obs)
 	}
-	return peerFinding(check, summary)
+	return peerFinding(id)
 }
 
 // requestFinding is the Finding of a decode error of a request, by the
@@ -127,5 +127,5 @@ func requestFinding(err error) Finding {
 // resets) while tripcheck writes a request; off is where the write began
 // in tripcheck's stream.
 func writeFinding(off int64) Finding {
-	return Finding{Check: "conn/write", Summary: "the server stops reading before the request is whole", Offset: off}
+	return check.At("conn/write", off, "")
 }

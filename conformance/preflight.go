@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/wire"
 )
 
@@ -113,7 +114,7 @@ func preflightOnce(ctx context.Context, target string, p wire.Profile, timeout t
 	c, err := dialer.DialContext(dctx, "tcp", target)
 	if err != nil {
 		if ctx.Err() == nil && classify(err) == EndReset {
-			pf.fail(Finding{Check: "conn/reset", Summary: "the server resets connections", Offset: -1},
+			pf.fail(peerFinding("conn/reset"),
 				"%s reset the connection as it was made", target)
 			return pf, nil
 		}
@@ -130,10 +131,10 @@ func preflightOnce(ctx context.Context, target string, p wire.Profile, timeout t
 	if _, err := c.Write(b); err != nil {
 		how := classify(err)
 		if how == EndReset {
-			pf.fail(Finding{Check: "conn/reset", Summary: "the server resets connections", Offset: -1},
+			pf.fail(peerFinding("conn/reset"),
 				"%s reset the connection before the request was sent", target)
 		} else {
-			pf.fail(Finding{Check: "conn/write-failed", Summary: "the request could not be sent", Offset: -1},
+			pf.fail(peerFinding("conn/write-failed"),
 				"%s did not take the request: %v", target, err)
 		}
 		return pf, nil
@@ -181,18 +182,18 @@ func (pf *Preflight) judge(target string, got []byte, how Ending, err error, tim
 	if len(got) == 0 {
 		switch how {
 		case EndSilence:
-			pf.fail(Finding{Check: "conn/silent", Summary: "the server sends nothing", Offset: -1},
+			pf.fail(peerFinding("conn/silent"),
 				"%s sent nothing within %v of a valid request: no reply", target, timeout)
 		case EndClose:
 			pf.refused = true
-			pf.fail(Finding{Check: "conn/closed", Summary: "the server closes connections without a reply", Offset: -1},
+			pf.fail(peerFinding("conn/closed"),
 				"%s closed the connection without a reply to a valid request", target)
 		case EndReset:
 			pf.refused = true
-			pf.fail(Finding{Check: "conn/reset", Summary: "the server resets connections", Offset: -1},
+			pf.fail(peerFinding("conn/reset"),
 				"%s reset the connection without a reply to a valid request", target)
 		default:
-			pf.fail(Finding{Check: "conn/read-failed", Summary: "the server's reply could not be read", Offset: -1},
+			pf.fail(peerFinding("conn/read-failed"),
 				"%s: reading the reply failed: %v", target, err)
 		}
 		return
@@ -209,7 +210,7 @@ func (pf *Preflight) judge(target string, got []byte, how Ending, err error, tim
 			return
 		}
 	}
-	notTrip := Finding{Check: "reply/not-trip", Summary: "the server does not speak the Trip protocol", Offset: 0}
+	notTrip := check.At("reply/not-trip", 0, "")
 	switch {
 	case isText(got):
 		pf.fail(notTrip, "%s answered with %s: not the Trip protocol", target, quoteBytes(got))
@@ -224,11 +225,11 @@ func (pf *Preflight) judge(target string, got []byte, how Ending, err error, tim
 		cut = "1 of the 2 bytes of the first block's size came"
 	}
 	if how == EndSilence {
-		pf.fail(Finding{Check: "reply/stalled", Summary: "the server stalls inside its first block", Offset: int64(len(got))},
+		pf.fail(check.At("reply/stalled", int64(len(got)), ""),
 			"%s answered with %s and stalled: %s within %v, no whole block", target, quoteBytes(got), cut, timeout)
 		return
 	}
-	pf.fail(Finding{Check: "reply/cut", Summary: "the server ends its reply inside the first block", Offset: int64(len(got))},
+	pf.fail(check.At("reply/cut", int64(len(got)), ""),
 		"%s answered with %s, then the stream ended (%s): %s, no whole block", target, quoteBytes(got), how, cut)
 }
 

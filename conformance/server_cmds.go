@@ -519,7 +519,7 @@ func cmdNoReply(ctx context.Context, st *script.State, s *serverScript, f *noRep
 	within := orDefault(f.within, s.timeout)
 	how, got, err := watchSilence(s.trace.Conn(p.name, p.conn), time.Now().Add(within))
 	if len(got) > 0 {
-		return fault(Finding{Check: "reply/unwanted", Summary: "the server replies where no reply is allowed", Offset: 0},
+		return fault(check.At("reply/unwanted", 0, ""),
 			"the server sent %d bytes where it %s not reply:\n%s", len(got), must(s.level), HexWindow(got, 0))
 	}
 	st.Logf("no reply; the stream ended by %s (%v)", how, err)
@@ -528,7 +528,7 @@ func cmdNoReply(ctx context.Context, st *script.State, s *serverScript, f *noRep
 			return nil
 		}
 	}
-	return fault(peerFinding("conn/ending-"+string(how), "the connection ends by "+string(how)+" where that is not allowed"),
+	return fault(peerFinding("conn/ending-"+string(how)),
 		"no reply, but the stream ended by %s within %v; want %s", how, within, f.accept)
 }
 
@@ -563,7 +563,7 @@ func cmdAlive(ctx context.Context, st *script.State, s *serverScript, f *withinF
 	start := time.Now()
 	obs, err := exchange(s.trace.context(ctx), s.target, s.profile, &r, within)
 	if err != nil {
-		return fault(exchangeFinding(obs, err, "conn/not-serving", "the server no longer serves"), "the server no longer serves: %s", userText(err))
+		return fault(exchangeFinding(obs, err, "conn/not-serving"), "the server no longer serves: %s", userText(err))
 	}
 	st.Logf("alive: %s in %v", obs.Summary(), time.Since(start).Round(time.Millisecond))
 	return nil
@@ -588,7 +588,7 @@ func cmdClients(ctx context.Context, st *script.State, s *serverScript, f *count
 			}
 			errs[i] = err
 			if err != nil {
-				finds[i] = exchangeFinding(obs, err, "conn/concurrent", "the server does not serve clients at once")
+				finds[i] = exchangeFinding(obs, err, "conn/concurrent")
 			}
 		}(i)
 	}
@@ -629,7 +629,7 @@ func cmdLatency(ctx context.Context, st *script.State, s *serverScript, f *laten
 	obs, err := exchange(ctx, s.target, prof, &r, max)
 	took := time.Since(start)
 	if err != nil {
-		return fault(exchangeFinding(obs, err, "reply/slow", "the reply is slower than allowed"), "no whole reply within %v: %s", max, userText(err))
+		return fault(exchangeFinding(obs, err, "reply/slow"), "no whole reply within %v: %s", max, userText(err))
 	}
 	st.Logf("reply with end marker in %v (%s)", took.Round(time.Millisecond), obs.Summary())
 	return nil
@@ -655,7 +655,7 @@ func cmdDetectProfile(ctx context.Context, st *script.State, s *serverScript, f 
 	det := detectServerProfile(ctx, s.target, s.timeout)
 	st.Logf("profile: %v (%s)", det.Profile, det.Note)
 	if !det.Decoded {
-		f := Finding{Check: "profile/no-decodable-reply", Summary: "no reply decodes in either profile", Offset: -1}
+		f := peerFinding("profile/no-decodable-reply")
 		if det.Fault != nil {
 			f = *det.Fault // the reply's own fault is the cause
 		}
@@ -663,7 +663,7 @@ func cmdDetectProfile(ctx context.Context, st *script.State, s *serverScript, f 
 			"no reply to the book's example decodes in qt4 or qt5, so the profile the server speaks cannot be told: %s", det.Note)
 	}
 	if det.Inconsistent {
-		return fault(peerFinding("profile/inconsistent", "the server reads a request in one profile and answers in the other"), "%s", det.Note)
+		return fault(peerFinding("profile/inconsistent"), "%s", det.Note)
 	}
 	return nil
 }
@@ -798,7 +798,7 @@ func cmdEachOffset(ctx context.Context, st *script.State, s *serverScript, f *ea
 			s.trace.Conn("", c).CloseWrite()
 			how, got, _ := watchSilence(s.trace.Conn("", c), time.Now().Add(300*time.Millisecond))
 			if len(got) > 0 {
-				return fault(Finding{Check: "reply/to-cut-request", Summary: "the server answers a request cut short by a FIN", Offset: 0},
+				return fault(check.At(check.RuleToCutRequest, 0, ""),
 					"the first %d of %d bytes, then a FIN: the server replied %d bytes:\n%s", k, len(b), len(got), HexWindow(got, 0))
 			}
 			_ = how
@@ -813,7 +813,7 @@ func cmdEachOffset(ctx context.Context, st *script.State, s *serverScript, f *ea
 					break
 				}
 				if obs, aerr := exchange(s.trace.context(ctx), s.target, s.profile, &r, s.timeout); aerr != nil {
-					err = fault(exchangeFinding(obs, aerr, "conn/not-serving", "the server no longer serves"),
+					err = fault(exchangeFinding(obs, aerr, "conn/not-serving"),
 						"after %d truncated requests the server no longer serves (probe %d): %s", n, i+1, userText(aerr))
 					break
 				}

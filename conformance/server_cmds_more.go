@@ -98,7 +98,7 @@ func cmdStillServes(ctx context.Context, st *script.State, s *serverScript, f *s
 			return err
 		}
 		if obs, err := exchange(s.trace.context(ctx), s.target, s.profile, &r, s.timeout); err != nil {
-			return fault(exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
+			return fault(exchangeFinding(obs, err, connectFinding.Check),
 				"the server no longer serves (probe %d, %v after the script's last step): %v", i+1, wait, err)
 		}
 	}
@@ -231,7 +231,7 @@ func cmdSequential(ctx context.Context, st *script.State, s *serverScript, f *se
 		for i := 0; i < n; i++ {
 			c, err := s.dial(ctx)
 			if err != nil {
-				return fault(Finding{Check: "conn/refused", Summary: "the server stopped accepting connections", Offset: -1},
+				return fault(peerFinding("conn/refused"),
 					"connection %d of %d, made after %d opened and closed without a byte: %v", i+1, n, i, err)
 			}
 			c.Close()
@@ -241,7 +241,7 @@ func cmdSequential(ctx context.Context, st *script.State, s *serverScript, f *se
 				return err
 			}
 			if obs, err := exchange(s.trace.context(ctx), s.target, s.profile, &r, s.timeout); err != nil {
-				return fault(exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
+				return fault(exchangeFinding(obs, err, connectFinding.Check),
 					"after %d connections opened and closed without a byte the server no longer serves (probe %d): %v", n, i+1, err)
 			}
 		}
@@ -253,7 +253,7 @@ func cmdSequential(ctx context.Context, st *script.State, s *serverScript, f *se
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
 		if obs, err := exchange(s.trace.context(ctx), s.target, s.profile, &r, s.timeout); err != nil {
-			return fault(exchangeFinding(obs, err, connectFinding.Check, connectFinding.Summary),
+			return fault(exchangeFinding(obs, err, connectFinding.Check),
 				"connection %d of %d, made after %d served one after another, was not served within %v: %v", i+1, n, i, s.timeout, err)
 		}
 		took = append(took, time.Since(t0))
@@ -439,7 +439,7 @@ func cmdGoldenSet(ctx context.Context, st *script.State, s *serverScript, f *gol
 	if err != nil {
 		f, ok := findingOf(err)
 		if !ok {
-			f = Finding{Check: "reply/not-golden", Summary: "the reply differs from the reference server's", Offset: -1}
+			f = peerFinding("reply/not-golden")
 		}
 		return fault(f, "replies to the generated requests (seed %d) differ from the reference: %v", s.seed, err)
 	}
@@ -482,7 +482,7 @@ func cmdHold(ctx context.Context, st *script.State, s *serverScript, f *holdFlag
 		return nil
 	})
 	if err != nil {
-		return fault(Finding{Check: "conn/refused", Summary: "the server did not accept every connection", Offset: -1},
+		return fault(peerFinding("conn/refused"),
 			"connecting %d clients, at most %d dialling at a time: %v", n, k, err)
 	}
 	st.Logf("%d clients connected and held open", n)
@@ -521,7 +521,7 @@ func cmdHold(ctx context.Context, st *script.State, s *serverScript, f *holdFlag
 	close(start)
 	wg.Wait()
 	var failed []string
-	found := Finding{Check: "conn/concurrent", Summary: "the server does not serve clients at once", Offset: -1}
+	found := peerFinding("conn/concurrent")
 	for i, err := range errs {
 		if err != nil {
 			// A client answered with a faulty reply fails for that

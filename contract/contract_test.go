@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	catalog "github.com/tripcheck/tripcheck/check"
 	"github.com/tripcheck/tripcheck/contract"
 	"github.com/tripcheck/tripcheck/wire"
 )
@@ -222,8 +223,8 @@ func check(t *testing.T, v *contract.Violation, rule contract.Rule, line int, sa
 		t.Fatalf("violation %s names trip %d", v.Rule, v.Trip)
 	case !strings.Contains(v.Msg, says):
 		t.Errorf("message %q does not say %q", v.Msg, says)
-	case rule.Summary() == "":
-		t.Errorf("rule %s has no summary", rule)
+	case !catalogued(rule):
+		t.Errorf("rule %s is not in check's catalog", rule)
 	}
 	var err error = v
 	var got *contract.Violation
@@ -303,4 +304,27 @@ func TestViolationBounded(t *testing.T) {
 			t.Errorf("%s: %d bytes: %.300q", name, len(v.Msg), v.Msg)
 		}
 	}
+}
+
+// TestRulesCatalogued: every rule of the contract is a rule of package
+// check's catalog, where its summary is written.
+func TestRulesCatalogued(t *testing.T) {
+	for _, r := range []contract.Rule{
+		contract.ErrorOnValid, contract.MissingLines, contract.ExtraLines, contract.WrongTrip, contract.ExitStatus,
+		contract.CutTakenWhole, contract.NoErrorLine, contract.ErrorLines, contract.TripNotWhole, contract.WrongPartial, contract.ExitZeroOnError,
+	} {
+		if r.Check() != "output/"+string(r) || !catalogued(r) {
+			t.Errorf("rule %s: check %q not in the catalog", r, r.Check())
+		}
+	}
+	if catalogued("no-such-rule") {
+		t.Error("an unknown rule is catalogued")
+	}
+}
+
+// catalogued reports whether r's check is a rule of check's catalog with
+// a summary.
+func catalogued(r contract.Rule) bool {
+	c, ok := catalog.RuleOf(r.Check())
+	return ok && c.Summary != ""
 }

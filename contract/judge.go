@@ -32,22 +32,9 @@ const (
 	ExitZeroOnError Rule = "exit-zero-on-error"      // ERROR, then exit 0
 )
 
-var summaries = map[Rule]string{
-	ErrorOnValid:    "the client fails on a complete, valid reply",
-	MissingLines:    "the client prints less than the whole answer",
-	ExtraLines:      "the client prints lines after END",
-	WrongTrip:       "a printed trip differs from the trip sent",
-	ExitStatus:      "the client exits non-zero after printing a whole answer",
-	CutTakenWhole:   "the client takes a cut or broken reply for a complete answer",
-	NoErrorLine:     "the client prints no ERROR line on a failed search",
-	ErrorLines:      "the client prints more than one ERROR line",
-	TripNotWhole:    "the client prints a trip it did not receive whole",
-	WrongPartial:    "before ERROR the client prints trips other than those of the blocks received whole",
-	ExitZeroOnError: "the client exits 0 after a failed search",
-}
-
-// Summary is the rule broken, as one sentence for a report's causes.
-func (r Rule) Summary() string { return summaries[r] }
+// Check is the rule's ID as the client suite reports it: "output/<rule>",
+// a rule of package check's catalog, where its summary is written.
+func (r Rule) Check() string { return "output/" + string(r) }
 
 // A Violation is the first thing in a client's output that breaks the
 // contract.
