@@ -131,8 +131,15 @@ func (s String) Quote() string {
 			b.WriteString(`\u` + strconv.FormatUint(uint64(u), 16))
 			continue
 		}
-		q := strconv.QuoteRune(r)
-		b.WriteString(q[1 : len(q)-1])
+		switch r {
+		case '"': // QuoteRune leaves it bare, inside single quotes
+			b.WriteString(`\"`)
+		case '\'': // and escapes this one, which needs no escape here
+			b.WriteByte('\'')
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
 	}
 	if len(s.raw)%2 == 1 {
 		b.WriteString(`\x` + strconv.FormatUint(uint64(s.raw[len(s.raw)-1])|0x100, 16)[1:])

@@ -357,6 +357,7 @@ func TestStringForms(t *testing.T) {
 		{wire.StrUnits([]uint16{0xD800}), `"\ud800"`, "\uFFFD", 1},
 		{wire.StrUnits([]uint16{0x41, 0, 0x42}), `"A\x00B"`, "A\x00B", 3},
 		{wire.StrRaw([]byte{0, 0x41, 0x42}), `"A\x42"`, "A", 1},
+		{wire.Str(`say "hi", it's \ fine`), `"say \"hi\", it's \\ fine"`, `say "hi", it's \ fine`, 21},
 	}
 	for _, c := range cases {
 		if c.s.Quote() != c.quote || c.s.String() != c.plain || c.s.Len() != c.units {
