@@ -5,8 +5,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,29 +21,8 @@ import (
 // failure path panics on an ID the catalog lacks. Test files may build
 // findings of invented rules to test the reports; they are not parsed.
 func TestFindingsFromCatalog(t *testing.T) {
-	root := moduleRoot(t)
-	fset := token.NewFileSet()
 	ids := 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			name := d.Name()
-			if rel == "check" || name == "testdata" || name == "vendor" || (rel != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_"))) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
+	eachSourceFile(t, "check", func(fset *token.FileSet, rel string, f *ast.File) {
 		for _, l := range summaryLiterals(fset, f) {
 			t.Errorf("%s:%s: a Finding literal sets Summary; make it with check.At so the summary comes from the catalog", rel, l)
 		}
@@ -58,11 +35,7 @@ func TestFindingsFromCatalog(t *testing.T) {
 				t.Errorf("%s:%d: no rule of check's catalog begins %q", rel, c.line, c.id)
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if ids == 0 {
 		t.Error("no rule IDs found in calls of check.At, peerFinding or exchangeFinding: the test no longer sees the code")
 	}

@@ -27,38 +27,13 @@ var handFramingAllowed = []string{}
 // since those are the deliberately broken peers, separate programs that
 // must frame on their own (one of them writes the size little-endian).
 func TestFramingOnlyInWire(t *testing.T) {
-	root := moduleRoot(t)
-	fset := token.NewFileSet()
 	var found []finding
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			name := d.Name()
-			if rel == "wire" || name == "testdata" || name == "vendor" || (rel != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_"))) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
+	eachSourceFile(t, "wire", func(fset *token.FileSet, rel string, f *ast.File) {
 		for _, fd := range handFraming(fset, f) {
 			fd.file = rel
 			found = append(found, fd)
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	used := map[string]bool{}
 	for _, fd := range found {
 		key := fd.file + ": " + fd.fn
@@ -230,6 +205,42 @@ func unparen(e ast.Expr) ast.Expr {
 }
 
 // moduleRoot is the directory of the module's go.mod, two levels up.
+// eachSourceFile parses every non-test .go file of the module, outside the
+// package directory skip (the one allowed to do what the caller looks for),
+// testdata, vendor and hidden folders, and calls fn with its path relative
+// to the module root.
+func eachSourceFile(t *testing.T, skip string, fn func(fset *token.FileSet, rel string, f *ast.File)) {
+	t.Helper()
+	root := moduleRoot(t)
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			name := d.Name()
+			if rel == skip || name == "testdata" || name == "vendor" || (rel != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_"))) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		fn(fset, rel, f)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func moduleRoot(t *testing.T) string {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
